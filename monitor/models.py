@@ -1,0 +1,83 @@
+"""The data that flows through the pipeline: RawItem → Document → PollResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass
+class RawItem:
+    """What a source found for one release, before normalisation.
+
+    Dates are either aware datetimes (a feed gave a structured time) or the text the page
+    printed (normalisation parses it with the source's time zone). `anchor` distinguishes
+    releases printed together on one page.
+    """
+
+    url: str
+    title: str = ""
+    summary_html: str = ""
+    content_html: str = ""
+    published: datetime | str | None = None
+    updated: datetime | str | None = None
+    authors: list[str] = field(default_factory=list)
+    kind: str | None = None
+    office: str | None = None
+    location: str | None = None
+    language: str | None = None
+    guid: str | None = None
+    anchor: str | None = None
+
+
+class Document(BaseModel):
+    """One release, normalised (the schema in DESIGN.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    source_id: str
+    url: str
+    title: str
+    kind: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    authors: list[str] = Field(default_factory=list)
+    office: str | None = None
+    location: str | None = None
+    summary: str = ""
+    body: str = ""
+    language: str | None = None
+    content_hash: str
+    fetched_at: datetime
+    version: int = 1
+
+
+Change = Literal["new", "updated", "unchanged", "sighting"]
+
+
+@dataclass
+class StoredChange:
+    """What the store did with one Document."""
+
+    document: Document
+    change: Change
+
+
+@dataclass
+class PollResult:
+    """The outcome of polling one source once; a failure is data, not an exception."""
+
+    source_id: str
+    status: Literal["ok", "not_modified", "error"]
+    error: str | None = None
+    items: int = 0
+    changes: list[StoredChange] = field(default_factory=list)
+    item_errors: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    def count(self, change: Change) -> int:
+        return sum(1 for c in self.changes if c.change == change)

@@ -1,0 +1,44 @@
+"""Service settings from the environment (prefix MONITOR_, `.env` supported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything ops set through MONITOR_* variables; config files hold the rest."""
+
+    model_config = SettingsConfigDict(env_prefix="MONITOR_", env_file=".env", extra="ignore")
+
+    config_dir: Path = Path("config")
+    database_url: str = "sqlite:///data/monitor.db"
+    timezone: str = "UTC"
+    log_format: str = "text"
+    http_port: int = 8080
+
+    user_agent: str = (
+        "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
+    )
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 30.0
+    fetch_deadline: float = 120.0
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_max_redirects: int = 5
+    fetch_attempts: int = 3
+    fetch_backoff: float = 1.0
+    fetch_max_retry_after: float = 60.0
+    host_concurrency: int = 4
+    host_delay: float = 0.1
+    max_connections: int = 200
+    parse_workers: int = Field(default=0, ge=0)
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "monitor@localhost"
+    webhook_secret: SecretStr | None = None

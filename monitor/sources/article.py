@@ -1,0 +1,191 @@
+"""Article pages → releases: configured CSS selectors first, page heuristics after.
+
+One page may print several releases (the State Department archive puts a Media Note and
+Remarks to the Press on one page): with `article.release` set, each matching element is
+one release, and its `id` attribute becomes the release's anchor.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Tag
+
+from monitor.models import RawItem
+from monitor.normalize.dates import split_updated
+from monitor.normalize.text import clean_line
+from monitor.normalize.urls import canonical_url
+from monitor.sources.base import ArticleSelectors
+
+_DATE_CLASS = re.compile(r"date|time|publish|posted|dateline", re.I)
+_AUTHOR_CLASS = re.compile(r"byline|author", re.I)
+_BY = re.compile(r"^\s*by\s+", re.I)
+_DATE_META = (
+    {"property": "article:published_time"},
+    {"name": "article:published_time"},
+    {"itemprop": "datePublished"},
+    {"name": "date"},
+    {"name": "pubdate"},
+    {"name": "DC.date.issued"},
+    {"name": "dcterms.date"},
+)
+_UPDATED_META = ({"property": "article:modified_time"}, {"itemprop": "dateModified"})
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    if not content_type:
+        return None
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.I)
+    return match.group(1) if match else None
+
+
+def make_soup(content: bytes | str, content_type: str | None = None) -> BeautifulSoup:
+    """Parse HTML with lxml, honouring the HTTP charset before the page's own."""
+    if isinstance(content, str):
+        return BeautifulSoup(content, "lxml")
+    return BeautifulSoup(content, "lxml", from_encoding=charset_of(content_type))
+
+
+def _text(el: Tag | None) -> str:
+    return clean_line(el.get_text(" ")) if el is not None else ""
+
+
+def _select_text(scope: Tag, selector: str | None) -> str:
+    return _text(scope.select_one(selector)) if selector else ""
+
+
+def _meta(soup: Tag, attrs_options: tuple[dict[str, str], ...]) -> str:
+    for attrs in attrs_options:
+        el = soup.find("meta", attrs=attrs)
+        if isinstance(el, Tag) and el.get("content"):
+            return str(el["content"]).strip()
+    return ""
+
+
+def _default_title(soup: BeautifulSoup) -> str:
+    og = _meta(soup, ({"property": "og:title"},))
+    h1 = _text(soup.find("h1"))
+    if h1:
+        return h1
+    if og:
+        return og
+    title = _text(soup.find("title"))
+    return re.split(r"\s+[|–—]\s+", title)[0] if title else ""
+
+
+_MIN_BLOCK = 200
+
+
+def _largest_text_block(scope: Tag) -> Tag:
+    """The element whose direct <p> children hold the most text: usually the story."""
+    best, best_len = scope, _MIN_BLOCK - 1
+    for el in scope.find_all(["div", "section", "article", "main", "td"]):
+        length = sum(len(p.get_text()) for p in el.find_all("p", recursive=False))
+        if length > best_len:
+            best, best_len = el, length
+    return best
+
+
+def _default_body(scope: Tag) -> Tag:
+    marked = scope.find(attrs={"itemprop": "articleBody"})
+    if isinstance(marked, Tag):
+        return marked
+    container = scope.find("article") or scope.find("main") or scope
+    assert isinstance(container, Tag)
+    return _largest_text_block(container)
+
+
+def _date_text(scope: Tag, soup: BeautifulSoup, selector: str | None) -> tuple[str, str | None]:
+    if selector:
+        el = scope.select_one(selector)
+        if el is not None:
+            return split_updated(str(el.get("datetime") or _text(el)))
+        return "", None
+    meta = _meta(soup, _DATE_META)
+    if meta:
+        return meta, _meta(soup, _UPDATED_META) or None
+    time_el = scope.find("time")
+    if isinstance(time_el, Tag):
+        return split_updated(str(time_el.get("datetime") or _text(time_el)))
+    for el in scope.find_all(class_=_DATE_CLASS):
+        text = _text(el)
+        if text and any(ch.isdigit() for ch in text) and len(text) < 120:
+            return split_updated(text)
+    return "", None
+
+
+def _default_authors(scope: Tag, soup: BeautifulSoup) -> list[str]:
+    meta = _meta(soup, ({"name": "author"}, {"property": "article:author"}))
+    if meta and not meta.startswith("http"):
+        return [meta]
+    for el in scope.select('[rel="author"]'):
+        if _text(el):
+            return [_text(el)]
+    for el in scope.find_all(class_=_AUTHOR_CLASS):
+        text = _BY.sub("", _text(el)).split(",")[0].strip()
+        if text and len(text) < 80:
+            return [text]
+    return []
+
+
+def _anchor(el: Tag, index: int) -> str:
+    if el.get("id"):
+        return str(el["id"])
+    return f"release-{index + 1}"
+
+
+def _page_url(soup: BeautifulSoup, url: str) -> str:
+    """The page's canonical link when it stays on the same host; else the fetched URL."""
+    link = soup.find("link", rel="canonical")
+    if isinstance(link, Tag) and link.get("href"):
+        canonical, _ = canonical_url(str(link["href"]), base=url)
+        fetched, _ = canonical_url(url)
+        if canonical.split("/")[2:3] == fetched.split("/")[2:3]:
+            return canonical
+    return url
+
+
+def extract_releases(
+    content: bytes | str, url: str, selectors: ArticleSelectors, content_type: str | None = None
+) -> list[RawItem]:
+    """Every release on an article page, as raw items (one unless `release` splits it)."""
+    soup = make_soup(content, content_type)
+    for selector in selectors.drop:
+        for el in soup.select(selector):
+            el.decompose()
+    html_tag = soup.find("html")
+    language = str(html_tag.get("lang")) if isinstance(html_tag, Tag) and html_tag.get("lang") else None
+    page_url = _page_url(soup, url)
+    split = bool(selectors.release)
+    scopes: list[Tag] = list(soup.select(selectors.release)) if selectors.release else [soup]
+    items: list[RawItem] = []
+    for index, scope in enumerate(scopes):
+        title = _select_text(scope, selectors.title) or ("" if split else _default_title(soup))
+        if split and not title:
+            heading = scope.find(["h1", "h2", "h3"])
+            title = _text(heading if isinstance(heading, Tag) else None)
+        body_el = scope.select_one(selectors.body) if selectors.body else None
+        if body_el is None:
+            body_el = _default_body(scope)
+        published, updated = _date_text(scope, soup, selectors.date)
+        if selectors.speakers:
+            authors = [_text(el) for el in scope.select(selectors.speakers) if _text(el)]
+        else:
+            authors = _default_authors(scope, soup)
+        items.append(
+            RawItem(
+                url=page_url,
+                title=title,
+                content_html=str(body_el),
+                published=published or None,
+                updated=updated,
+                authors=authors,
+                kind=_select_text(scope, selectors.kind) or None,
+                office=_select_text(scope, selectors.office) or None,
+                location=_select_text(scope, selectors.location) or None,
+                language=language,
+                anchor=_anchor(scope, index) if split else None,
+            )
+        )
+    return items

@@ -1,0 +1,160 @@
+"""The Source interface, the options every source shares, and the type registry.
+
+A Source turns one fetched response (a feed, a listing page) into RawItems. It does no
+I/O: fetching, following links and storing are the pipeline's job, so a source is a pure
+function of its options and the bytes it is given, and runs in a worker process if needed.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.models import RawItem
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL_SECONDS = 10
+
+
+def parse_interval(text: str) -> int:
+    """'10m' → 600 seconds; raises ValueError with the accepted forms."""
+    match = _INTERVAL.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not an interval; use 10s, 10m, 1h or 1d")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < MIN_INTERVAL_SECONDS:
+        raise ValueError(f"'{text}' is below the floor of {MIN_INTERVAL_SECONDS}s")
+    return seconds
+
+
+class ArticleSelectors(BaseModel):
+    """CSS selectors for an article page; anything unset falls back to page heuristics.
+
+    `release` splits a page that prints several releases: each element it matches is one
+    release, and the other selectors are applied inside it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    release: str | None = None
+    title: str | None = None
+    body: str | None = None
+    date: str | None = None
+    kind: str | None = None
+    office: str | None = None
+    location: str | None = None
+    speakers: str | None = None
+    drop: list[str] = Field(default_factory=list)
+
+
+class SourceOptions(BaseModel):
+    """Options shared by every source type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    type: str
+    name: str | None = None
+    url: str
+    every: str | None = None
+    cron: str | None = None
+    follow_links: bool = False
+    article: ArticleSelectors = Field(default_factory=ArticleSelectors)
+    timezone: str = "UTC"
+    kind: str | None = None
+    max_follow: int = Field(default=50, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as err:
+                raise ValueError(f"cron '{value}' is invalid: {err}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> SourceOptions:
+        if self.every and self.cron:
+            raise ValueError("give either 'every' or 'cron', not both")
+        if not self.every and not self.cron:
+            self.every = "10m"
+        return self
+
+    @property
+    def interval_seconds(self) -> int | None:
+        return parse_interval(self.every) if self.every else None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class Source(ABC):
+    """A kind of source: parses one response into raw items."""
+
+    type: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]]
+
+    def __init__(self, options: SourceOptions) -> None:
+        self.options = options
+
+    @abstractmethod
+    def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        """Turn the response body into items; raise ParseError if it holds none at all."""
+
+
+REGISTRY: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make a Source available as `type: <cls.type>` in sources.yaml."""
+    REGISTRY[cls.type] = cls
+    return cls
+
+
+def build(options: SourceOptions) -> Source:
+    """The Source object for validated options."""
+    return REGISTRY[options.type](options)
+
+
+def options_model(type_name: str) -> type[SourceOptions] | None:
+    cls = REGISTRY.get(type_name)
+    return cls.Options if cls else None
+
+
+def known_types() -> list[str]:
+    return sorted(REGISTRY)
+
+

@@ -1,0 +1,104 @@
+"""`type: rss`: RSS 0.9x/1.0/2.0, Atom and RDF feeds through feedparser."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import urljoin
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.models import RawItem
+from monitor.sources.base import Source, SourceOptions, register
+
+_HTML_SNIFF = (b"<!doctype html", b"<html")
+
+
+class RssOptions(SourceOptions):
+    """Options of a feed source."""
+
+    type: Literal["rss"] = "rss"
+    kind_from_category: bool = False
+
+
+def _aware(parsed: time.struct_time | None) -> datetime | None:
+    # feedparser normalises every date it understands to UTC struct_time.
+    if not parsed:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+
+
+def _content(entry: Any) -> str:
+    """The fullest HTML body an entry carries (WordPress puts it in content:encoded)."""
+    bodies = [c.get("value", "") for c in entry.get("content", []) if c.get("value")]
+    return max(bodies, key=len) if bodies else ""
+
+
+def _authors(entry: Any) -> list[str]:
+    names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
+    if not names and entry.get("author"):
+        names = [entry["author"]]
+    return names
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:1024].lstrip().lower()
+    return head.startswith(_HTML_SNIFF) or b"<html" in head[:300]
+
+
+@register
+class RssSource(Source):
+    """A feed: each entry is one release."""
+
+    type: ClassVar[str] = "rss"
+    Options: ClassVar[type[SourceOptions]] = RssOptions
+
+    def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        headers = {"content-location": url}
+        if content_type:
+            headers["content-type"] = content_type
+        feed = feedparser.parse(
+            content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+        entries = feed.get("entries", [])
+        if not entries:
+            if _looks_like_html(content):
+                raise ParseError("expected a feed but got an HTML page")
+            if feed.get("bozo") or not feed.get("version"):
+                reason = feed.get("bozo_exception") or "no feed markup found"
+                raise ParseError(f"not a readable feed: {str(reason).splitlines()[0][:200]}")
+            return []
+        options = self.options
+        assert isinstance(options, RssOptions)
+        language = feed.get("feed", {}).get("language") or None
+        items: list[RawItem] = []
+        for entry in entries:
+            link = entry.get("link") or ""
+            guid = entry.get("id") or None
+            if not link and guid and guid.startswith(("http://", "https://")):
+                link = guid
+            if not link:
+                continue
+            published = _aware(entry.get("published_parsed")) or entry.get("published")
+            updated = _aware(entry.get("updated_parsed")) or entry.get("updated")
+            if updated == published:
+                updated = None
+            tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+            items.append(
+                RawItem(
+                    url=urljoin(url, link),
+                    title=entry.get("title", ""),
+                    summary_html=entry.get("summary", ""),
+                    content_html=_content(entry),
+                    published=published,
+                    updated=updated,
+                    authors=_authors(entry),
+                    kind=tags[0] if options.kind_from_category and tags else None,
+                    language=language,
+                    guid=guid,
+                )
+            )
+        return items

@@ -1,0 +1,424 @@
+"""The Store: documents and their versions, sightings, and per-source/per-URL poll state.
+
+Every poll is recorded in one transaction (`record_poll`): its documents, the feed items it
+saw, the HTTP validators it received and the source's state, so a crash leaves either all of
+a poll or none of it. A Document is *new* (first seen), *updated* (its content hash changed:
+version + 1, older versions kept), *unchanged*, or a *sighting* (another source reached a
+release that a first source reported: recorded, never a new version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StoreError
+from monitor.fetch import Validators
+from monitor.models import Change, Document, StoredChange
+from monitor.store.tables import (
+    document_versions,
+    documents,
+    http_cache,
+    seen_items,
+    sightings,
+    source_state,
+)
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_CHUNK = 500
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class SourceState:
+    """What the store remembers about a source's polls."""
+
+    source_id: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_status: str | None
+    consecutive_failures: int
+    last_error: str | None
+    last_item_count: int | None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class Store:
+    """SQLite or PostgreSQL through SQLAlchemy; schema managed by Alembic."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, database_url: str, *, migrate: bool = True) -> Store:
+        """Connect (creating a SQLite file's folder) and bring the schema up to date."""
+        try:
+            url = make_url(database_url)
+        except Exception as err:  # noqa: BLE001 - SQLAlchemy raises several types here
+            raise StoreError(f"invalid database URL: {err}") from None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> None:
+        """Apply pending Alembic migrations."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot migrate the database: {err.__class__.__name__}: {err}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as err:
+            raise StoreError(f"database error: {err.__class__.__name__}: {err}") from None
+
+    # -- HTTP validators and feed items ------------------------------------------------
+
+    def validators(self, url: str) -> Validators | None:
+        """The ETag / Last-Modified last received for `url`."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                select(http_cache.c.etag, http_cache.c.last_modified).where(
+                    http_cache.c.url_hash == url_key(url)
+                )
+            ).first()
+        return Validators(etag=row.etag, last_modified=row.last_modified) if row else None
+
+    def fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
+        """The fingerprint stored for each feed item key this source has seen."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        with self._transaction() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    select(seen_items.c.item_key, seen_items.c.fingerprint).where(
+                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                    )
+                )
+                found.update({row.item_key: row.fingerprint for row in rows})
+        return found
+
+    # -- recording polls ----------------------------------------------------------------
+
+    def record_poll(
+        self,
+        source_id: str,
+        docs: list[Document],
+        *,
+        now: datetime,
+        seen: dict[str, str] | None = None,
+        validators: dict[str, Validators] | None = None,
+        item_count: int | None = None,
+        status: str = "ok",
+        dry_run: bool = False,
+    ) -> list[StoredChange]:
+        """Store one successful poll atomically; returns what happened to each document.
+
+        With `dry_run`, nothing is written and the changes say what *would* happen.
+        """
+        unique = list({doc.id: doc for doc in docs}.values())
+        with self._transaction() as conn:
+            existing = self._existing(conn, [d.id for d in unique])
+            changes = [self._classify(doc, existing.get(doc.id), source_id) for doc in unique]
+            if dry_run:
+                conn.rollback()
+                return changes
+            self._write_documents(conn, changes, source_id, now)
+            if seen:
+                self._write_seen(conn, source_id, seen, now)
+            if validators:
+                self._write_validators(conn, validators, now)
+            self._write_state(
+                conn, source_id, now, status=status, error=None, item_count=item_count
+            )
+        return changes
+
+    def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
+        """Count a failed poll against the source."""
+        with self._transaction() as conn:
+            self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
+
+    def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(
+                    documents.c.id,
+                    documents.c.source_id,
+                    documents.c.version,
+                    documents.c.content_hash,
+                ).where(documents.c.id.in_(chunk))
+            )
+            found.update({row.id: row for row in rows})
+        return found
+
+    @staticmethod
+    def _classify(doc: Document, row: Any, source_id: str) -> StoredChange:
+        change: Change
+        if row is None:
+            change, version = "new", 1
+        elif row.source_id != source_id:
+            change, version = "sighting", row.version
+        elif row.content_hash == doc.content_hash:
+            change, version = "unchanged", row.version
+        else:
+            change, version = "updated", row.version + 1
+        return StoredChange(document=doc.model_copy(update={"version": version}), change=change)
+
+    def _write_documents(
+        self, conn: Connection, changes: list[StoredChange], source_id: str, now: datetime
+    ) -> None:
+        new = [c.document for c in changes if c.change == "new"]
+        updated = [c.document for c in changes if c.change == "updated"]
+        touched = [c.document for c in changes if c.change in ("unchanged", "sighting")]
+        if new:
+            conn.execute(
+                documents.insert(),
+                [
+                    {
+                        "id": d.id, "source_id": source_id, "url": d.url, "title": d.title,
+                        "kind": d.kind, "published_at": d.published_at, "version": 1,
+                        "content_hash": d.content_hash, "first_seen_at": now, "last_seen_at": now,
+                    }
+                    for d in new
+                ],
+            )
+        for d in updated:
+            conn.execute(
+                update(documents)
+                .where(documents.c.id == d.id)
+                .values(
+                    title=d.title, url=d.url, kind=d.kind, published_at=d.published_at,
+                    version=d.version, content_hash=d.content_hash, last_seen_at=now,
+                )
+            )
+        for chunk in _chunks([d.id for d in touched if d.source_id == source_id]):
+            conn.execute(
+                update(documents).where(documents.c.id.in_(chunk)).values(last_seen_at=now)
+            )
+        if new or updated:
+            conn.execute(
+                document_versions.insert(),
+                [
+                    {
+                        "document_id": d.id, "version": d.version,
+                        "content_hash": d.content_hash, "fetched_at": d.fetched_at,
+                        "data": d.model_dump(mode="json"),
+                    }
+                    for d in (*new, *updated)
+                ],
+            )
+        self._write_sightings(conn, [c.document for c in changes], source_id, now)
+
+    def _write_sightings(
+        self, conn: Connection, docs: list[Document], source_id: str, now: datetime
+    ) -> None:
+        ids = [d.id for d in docs]
+        known: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(sightings.c.document_id).where(
+                    sightings.c.source_id == source_id, sightings.c.document_id.in_(chunk)
+                )
+            )
+            known.update(row.document_id for row in rows)
+        fresh = [d for d in docs if d.id not in known]
+        if fresh:
+            conn.execute(
+                sightings.insert(),
+                [
+                    {"document_id": d.id, "source_id": source_id, "url": d.url,
+                     "first_seen_at": now, "last_seen_at": now}
+                    for d in fresh
+                ],
+            )
+        for chunk in _chunks(sorted(known)):
+            conn.execute(
+                update(sightings)
+                .where(sightings.c.source_id == source_id, sightings.c.document_id.in_(chunk))
+                .values(last_seen_at=now)
+            )
+
+    def _write_seen(
+        self, conn: Connection, source_id: str, seen: dict[str, str], now: datetime
+    ) -> None:
+        known = set()
+        for chunk in _chunks(list(seen)):
+            rows = conn.execute(
+                select(seen_items.c.item_key).where(
+                    seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                )
+            )
+            known.update(row.item_key for row in rows)
+        fresh = [k for k in seen if k not in known]
+        if fresh:
+            conn.execute(
+                seen_items.insert(),
+                [
+                    {"source_id": source_id, "item_key": k, "fingerprint": seen[k], "seen_at": now}
+                    for k in fresh
+                ],
+            )
+        for key in known:
+            conn.execute(
+                update(seen_items)
+                .where(seen_items.c.source_id == source_id, seen_items.c.item_key == key)
+                .values(fingerprint=seen[key], seen_at=now)
+            )
+
+    def _write_validators(
+        self, conn: Connection, validators: dict[str, Validators], now: datetime
+    ) -> None:
+        keys = {url_key(u): u for u in validators}
+        known = set()
+        for chunk in _chunks(list(keys)):
+            rows = conn.execute(select(http_cache.c.url_hash).where(http_cache.c.url_hash.in_(chunk)))
+            known.update(row.url_hash for row in rows)
+        for key, url in keys.items():
+            values = {
+                "etag": validators[url].etag,
+                "last_modified": validators[url].last_modified,
+                "updated_at": now,
+            }
+            if key in known:
+                conn.execute(update(http_cache).where(http_cache.c.url_hash == key).values(**values))
+            else:
+                conn.execute(http_cache.insert().values(url_hash=key, url=url, **values))
+
+    def _write_state(
+        self,
+        conn: Connection,
+        source_id: str,
+        now: datetime,
+        *,
+        status: str,
+        error: str | None,
+        item_count: int | None,
+    ) -> None:
+        row = conn.execute(
+            select(source_state.c.consecutive_failures).where(
+                source_state.c.source_id == source_id
+            )
+        ).first()
+        failed = status == "error"
+        values: dict[str, Any] = {
+            "last_polled_at": now,
+            "last_status": status,
+            "last_error": error,
+            "consecutive_failures": ((row.consecutive_failures if row else 0) + 1) if failed else 0,
+        }
+        if not failed:
+            values["last_success_at"] = now
+            if item_count is not None:
+                values["last_item_count"] = item_count
+        if row is None:
+            conn.execute(source_state.insert().values(source_id=source_id, **values))
+        else:
+            conn.execute(
+                update(source_state).where(source_state.c.source_id == source_id).values(**values)
+            )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self._transaction() as conn:
+            rows = conn.execute(select(source_state)).all()
+        return {row.source_id: SourceState(**row._mapping) for row in rows}
+
+    def document(self, doc_id: str, version: int | None = None) -> Document | None:
+        """A stored Document (its latest version unless `version` is given)."""
+        query = select(document_versions.c.data).where(document_versions.c.document_id == doc_id)
+        if version is not None:
+            query = query.where(document_versions.c.version == version)
+        query = query.order_by(document_versions.c.version.desc()).limit(1)
+        with self._transaction() as conn:
+            row = conn.execute(query).first()
+        return Document.model_validate(row.data) if row else None
+
+    def versions(self, doc_id: str) -> list[Document]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(document_versions.c.data)
+                .where(document_versions.c.document_id == doc_id)
+                .order_by(document_versions.c.version)
+            ).all()
+        return [Document.model_validate(row.data) for row in rows]
+
+    def find_ids(self, prefix: str) -> list[str]:
+        """Document ids starting with `prefix` (users paste shortened ids)."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(documents.c.id).where(documents.c.id.startswith(prefix)).limit(5)
+            ).all()
+        return [row.id for row in rows]
+
+    def sightings_of(self, doc_id: str) -> list[str]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(sightings.c.source_id).where(sightings.c.document_id == doc_id)
+            ).all()
+        return sorted(row.source_id for row in rows)
+
+    def recent_documents(self, source_id: str | None = None, limit: int = 20) -> list[Any]:
+        """Rows (id, source_id, title, kind, published_at, version, first_seen_at), newest first."""
+        query = select(
+            documents.c.id, documents.c.source_id, documents.c.title, documents.c.kind,
+            documents.c.published_at, documents.c.version, documents.c.first_seen_at,
+            documents.c.url,
+        )
+        if source_id:
+            query = query.where(documents.c.source_id == source_id)
+        query = query.order_by(
+            documents.c.first_seen_at.desc(), documents.c.published_at.desc()
+        ).limit(limit)
+        with self._transaction() as conn:
+            return list(conn.execute(query).all())
+
+    def count_documents(self) -> int:
+        from sqlalchemy import func
+
+        with self._transaction() as conn:
+            return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
