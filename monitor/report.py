@@ -1,0 +1,73 @@
+"""Plain-text tables for the CLI: what a poll found, what the store holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from monitor.models import PollResult
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _cut(text: str | None, width: int) -> str:
+    text = text or "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: list[str], rows: Iterable[list[str]], widths: list[int]) -> str:
+    """A fixed-width table; the last column takes whatever it needs."""
+    lines = []
+    for cells in [headers, *rows]:
+        padded = [_cut(c, w).ljust(w) for c, w in zip(cells[:-1], widths, strict=False)]
+        lines.append("  ".join([*padded, cells[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def changes_table(results: list[PollResult], *, show: tuple[str, ...] = ("new", "updated")) -> str:
+    """New and updated documents of a poll cycle, one line each."""
+    rows = [
+        [r.source_id, c.change, c.document.kind or "-", _when(c.document.published_at),
+         str(c.document.version), c.document.title]
+        for r in results
+        for c in r.changes
+        if c.change in show
+    ]
+    if not rows:
+        return "No new or updated documents."
+    headers = ["SOURCE", "CHANGE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"]
+    return table(headers, rows, [24, 9, 14, 16, 2])
+
+
+def summary_table(results: list[PollResult]) -> str:
+    """One line per source: status, counts, time, and the error if any."""
+    rows = []
+    for r in results:
+        if r.status == "error":
+            detail = r.error or "failed"
+        elif r.status == "not_modified":
+            detail = "not modified (304)"
+        else:
+            detail = (
+                f"{r.items} items: {r.count('new')} new, {r.count('updated')} updated, "
+                f"{r.count('unchanged')} unchanged, {r.count('sighting')} seen elsewhere first"
+            )
+        if r.item_errors:
+            detail += f"; {len(r.item_errors)} page(s) failed: " + "; ".join(r.item_errors)
+        rows.append([r.source_id, r.status, f"{r.duration:.2f}s", detail])
+    return table(["SOURCE", "STATUS", "TIME", "RESULT"], rows, [24, 12, 6])
+
+
+def documents_table(rows: list[Any]) -> str:
+    if not rows:
+        return "No documents stored."
+    body = [
+        [row.id[:12], row.source_id, row.kind or "-", _when(row.published_at), str(row.version),
+         row.title]
+        for row in rows
+    ]
+    return table(["ID", "SOURCE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"], body,
+                 [12, 24, 14, 16, 2])
