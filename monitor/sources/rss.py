@@ -82,8 +82,11 @@ class RssSource(Source):
                 link = guid
             if not link:
                 continue
-            published = _aware(entry.get("published_parsed")) or entry.get("published")
-            updated = _aware(entry.get("updated_parsed")) or entry.get("updated")
+            published = _aware(dict.get(entry, "published_parsed")) or dict.get(entry, "published")
+            # dict.get: feedparser's own get() maps a missing `updated` to `published`.
+            updated = _aware(dict.get(entry, "updated_parsed")) or dict.get(entry, "updated")
+            if published is None:  # RSS 1.0 dc:date arrives as `updated`
+                published, updated = updated, None
             if updated == published:
                 updated = None
             tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]

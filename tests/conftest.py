@@ -1,0 +1,118 @@
+"""Shared test fixtures: loopback fixture server, fast settings, stores on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from monitor.config import load_config
+from monitor.fetch import Fetcher
+from monitor.fixture_server import FixtureServer, RewriteTransport, load_url_map
+from monitor.models import PollResult
+from monitor.pipeline import PollContext, run_sources
+from monitor.settings import Settings
+from monitor.sources import SourceOptions
+from monitor.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CONFIG = ROOT / "config"
+PG_URL = os.environ.get(
+    "MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for tests: no politeness delay, quick retries, short timeouts."""
+    values: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path}/monitor.db",
+        "host_delay": 0.0,
+        "fetch_attempts": 3,
+        "fetch_backoff": 0.01,
+        "fetch_read_timeout": 1.0,
+        "fetch_connect_timeout": 1.0,
+        "fetch_deadline": 5.0,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return fast_settings(tmp_path)
+
+
+@pytest.fixture
+def production_server() -> Iterator[FixtureServer]:
+    """The recorded production URLs of fixtures/urls.yaml, served on loopback."""
+    with FixtureServer(load_url_map(FIXTURES)) as server:
+        yield server
+
+
+@pytest.fixture
+def server() -> Iterator[FixtureServer]:
+    """An empty loopback server; tests add routes."""
+    with FixtureServer() as server:
+        yield server
+
+
+def _pg_available() -> bool:
+    try:
+        engine = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on every backend (PostgreSQL where a server answers)."""
+    if request.param == "sqlite":
+        store = Store.open(f"sqlite:///{tmp_path}/monitor.db")
+        yield store
+        store.close()
+        return
+    if not _pg_available():
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    store = Store.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    yield store
+    store.close()
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def shipped_sources() -> list[SourceOptions]:
+    return load_config(CONFIG).sources.sources
+
+
+def poll(
+    sources: list[SourceOptions], store: Store, settings: Settings, *,
+    rewrite_to: FixtureServer | None = None, dry_run: bool = False,
+) -> list[PollResult]:
+    """One poll cycle, through the loopback server when `rewrite_to` is given."""
+
+    async def run() -> list[PollResult]:
+        transport = RewriteTransport(rewrite_to.base_url) if rewrite_to else None
+        async with Fetcher(settings, transport=transport) as fetcher:
+            ctx = PollContext(fetcher=fetcher, store=store, dry_run=dry_run)
+            return await run_sources(sources, ctx)
+
+    return asyncio.run(run())
+
+
+def by_source(results: list[PollResult]) -> dict[str, PollResult]:
+    return {r.source_id: r for r in results}

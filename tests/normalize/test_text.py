@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from monitor.normalize.text import html_to_text
+
+BOILERPLATE = [
+    "<p>Epoch Times Photo</p>",
+    "<p>Recommended Video</p>",
+    "<p>Follow Simon on Twitter: @SimonVeazey</p>",
+    "<p>Vice President Mike Pence in Seoul on Feb. 9, 2018. (STR/AFP/Getty Images)</p>",
+    "<div class='share_bar'>Share Tweet Email Print</div>",
+    "<figure><img src='x.jpg'><figcaption>A caption</figcaption></figure>",
+    "<script>alert('x')</script>",
+    "<div class='rec-video'><p>Recommended Video</p><p>Kim's sister in Seoul</p></div>",
+]
+
+
+@pytest.mark.parametrize("noise", BOILERPLATE)
+def test_boilerplate_is_dropped_and_text_kept(noise: str) -> None:
+    html = f"<div><p>First paragraph.</p>{noise}<p>Second paragraph.</p></div>"
+    assert html_to_text(html) == "First paragraph.\n\nSecond paragraph."
+
+
+def test_paragraphs_and_inline_markup() -> None:
+    html = "<p>The <b>U.S.-ROK</b> Working   Group\nmet.</p><ul><li>one</li><li>two</li></ul>"
+    assert html_to_text(html) == "The U.S.-ROK Working Group met.\n\none\n\ntwo"
+
+
+def test_entities_are_decoded_and_control_characters_removed() -> None:
+    assert html_to_text("<p>A &amp; B&nbsp;C\x07</p>") == "A & B C"
+
+
+def test_broken_html_still_gives_its_text() -> None:
+    assert html_to_text("<div><p>Unclosed <b>bold<p>next") == "Unclosed bold\n\nnext"
+
+
+def test_plain_text_keeps_paragraphs() -> None:
+    assert html_to_text("one\n\n two  words ") == "one\n\ntwo words"

@@ -1,0 +1,67 @@
+"""Feeds in every format feedparser reads, and the ones it cannot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.sources.rss import RssOptions, RssSource
+from tests.conftest import FIXTURES
+
+
+def _parse(path: str, content_type: str | None = None, **options: object):  # type: ignore[no-untyped-def]
+    source = RssSource(RssOptions(id="t", type="rss", url="https://example.org/feed", **options))
+    return source.parse((FIXTURES / path).read_bytes(), "https://example.org/feed", content_type)
+
+
+def test_wordpress_feed_uses_full_content_encoded() -> None:
+    items = _parse("state/press-releases.rss", kind_from_category=True)
+    assert [i.title for i in items] == ["U.S.-ROK Working Group", "Remarks to the Press"]
+    note = items[0]
+    assert note.kind == "Media Note"
+    assert note.published == datetime(2018, 11, 20, 21, 6, tzinfo=UTC)
+    assert "Stephen Biegun" in note.content_html
+    assert len(note.content_html) > 5 * len(note.summary_html)
+    assert note.url.endswith("#media-note-u-s-rok-working-group")
+
+
+def test_atom_feed() -> None:
+    items = _parse("feeds/atom.xml")
+    assert len(items) == 3
+    assert all(isinstance(i.published, datetime) for i in items)
+    assert all(i.url.startswith("http") and i.title and i.authors for i in items)
+
+
+def test_rdf_feed() -> None:
+    items = _parse("feeds/rdf.xml")
+    assert len(items) == 3
+    assert all(isinstance(i.published, datetime) for i in items)
+
+
+def test_euc_kr_feed_is_decoded() -> None:
+    items = _parse("feeds/euc-kr.xml", "application/rss+xml; charset=EUC-KR")
+    assert items[0].title == "통일부, 남북 철도 연결 착공식 준비"
+
+
+def test_recoverable_malformed_feed_still_yields_entries() -> None:
+    items = _parse("feeds/malformed.xml")
+    assert len(items) == 2
+    assert any("&" in i.title for i in items)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("feeds/broken.xml", "not a readable feed"),
+     ("feeds/not-a-feed.html", "expected a feed but got an HTML page")],
+)
+def test_unreadable_feeds_are_parse_errors(path: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        _parse(path)
+
+
+def test_empty_but_valid_feed_is_no_error() -> None:
+    source = RssSource(RssOptions(id="t", type="rss", url="https://e.org/f"))
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    assert source.parse(body, "https://e.org/f", "application/rss+xml") == []
