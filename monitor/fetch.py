@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from monitor.errors import FetchError, TransientFetchError
@@ -146,8 +146,8 @@ class Fetcher:
             err = state.outcome.exception() if state.outcome else None
             if isinstance(err, TransientFetchError) and err.retry_after is not None:
                 return min(err.retry_after, settings.fetch_max_retry_after)
-            backoff = wait_exponential_jitter(initial=settings.fetch_backoff, max=60)
-            return float(backoff(state))
+            base = settings.fetch_backoff
+            return min(60.0, base * 2 ** (state.attempt_number - 1)) + random.uniform(0, base)
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TransientFetchError),

@@ -169,7 +169,10 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
     fresh = [(k, fp, i) for k, fp, i in keyed if known.get(k) != fp]
     validators = {options.url: fetched.validators}
     if options.follow_links:
-        followed = await _follow(options, fresh, known, ctx)
+        # The listing changed: re-check (conditionally) the pages of entries already seen too,
+        # because sites edit articles without touching the feed entry.
+        recheck = [(k, fp, i) for k, fp, i in keyed if known.get(k) == fp]
+        followed = await _follow(options, fresh + recheck, known, ctx)
         raws, seen = followed.raws, followed.seen
         validators.update(followed.validators)
         result.item_errors.extend(followed.errors)

@@ -1,0 +1,190 @@
+"""The fetcher against a real loopback server: limits, retries, conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import FetchError
+from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.fixture_server import FixtureServer, Route
+from monitor.settings import Settings
+from tests.conftest import fast_settings
+
+
+def fetch(settings: Settings, url: str, validators: Validators | None = None) -> FetchResult:
+    async def run() -> FetchResult:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(url, validators)
+
+    return asyncio.run(run())
+
+
+def fetch_many(settings: Settings, urls: list[str]) -> list[FetchResult]:
+    async def run() -> list[FetchResult]:
+        async with Fetcher(settings) as fetcher:
+            return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
+
+    return asyncio.run(run())
+
+
+def sequence(*responses: tuple[int, bytes, dict[str, str]]):  # type: ignore[no-untyped-def]
+    """A handler answering with each response in turn (the last one repeats)."""
+    calls = {"n": 0}
+
+    def handler(req: BaseHTTPRequestHandler) -> None:
+        status, body, headers = responses[min(calls["n"], len(responses) - 1)]
+        calls["n"] += 1
+        req.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            req.send_header(name, value)
+        req.end_headers()
+        req.wfile.write(body)
+
+    return handler
+
+
+def test_conditional_get_returns_304_with_validators(server: FixtureServer,
+                                                     settings: Settings) -> None:
+    server.routes["/feed"] = Route(body=b"<rss/>" * 200, content_type="application/rss+xml")
+    first = fetch(settings, server.url("/feed"))
+    assert first.status == 200 and first.content == b"<rss/>" * 200  # gzip decoded
+    assert first.validators.etag and first.validators.last_modified
+    second = fetch(settings, server.url("/feed"), first.validators)
+    assert second.not_modified and second.content == b""
+    seen = server.requests_to("/feed")[-1].headers
+    assert seen["If-None-Match"] == first.validators.etag
+    assert seen["If-Modified-Since"] == first.validators.last_modified
+    assert seen["User-Agent"].startswith("monitor/")
+    assert "gzip" in seen["Accept-Encoding"]
+
+
+def test_5xx_is_retried_then_succeeds(server: FixtureServer, settings: Settings) -> None:
+    server.routes["/flaky"] = sequence((500, b"", {}), (503, b"", {}), (200, b"ok", {}))
+    result = fetch(settings, server.url("/flaky"))
+    assert result.content == b"ok" and result.attempts == 3
+
+
+def test_5xx_gives_up_after_the_configured_attempts(server: FixtureServer,
+                                                    settings: Settings) -> None:
+    server.routes["/down"] = sequence((500, b"boom", {}))
+    with pytest.raises(FetchError, match="HTTP 500"):
+        fetch(settings, server.url("/down"))
+    assert len(server.requests_to("/down")) == settings.fetch_attempts
+
+
+def test_429_honours_retry_after(server: FixtureServer, settings: Settings) -> None:
+    server.routes["/busy"] = sequence((429, b"", {"Retry-After": "1"}), (200, b"ok", {}))
+    started = time.monotonic()
+    assert fetch(settings, server.url("/busy")).content == b"ok"
+    assert time.monotonic() - started >= 0.9
+
+
+def test_4xx_is_not_retried(server: FixtureServer, settings: Settings) -> None:
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(settings, server.url("/missing"))
+    assert len(server.requests_to("/missing")) == 1
+
+
+def test_connection_refused(settings: Settings) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(FetchError, match="connection failed"):
+        fetch(settings, f"http://127.0.0.1:{port}/feed")
+
+
+def test_read_timeout(server: FixtureServer, tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path, fetch_read_timeout=0.2, fetch_attempts=2)
+    server.routes["/slow"] = Route(body=b"late", delay=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        fetch(settings, server.url("/slow"))
+    assert time.monotonic() - started < 1.5
+
+
+def _endless(req: BaseHTTPRequestHandler) -> None:
+    """50 MB without a Content-Length, as a misbehaving server would send it."""
+    req.send_response(200)
+    req.send_header("Content-Type", "application/rss+xml")
+    req.send_header("Connection", "close")
+    req.end_headers()
+    chunk = b"<item>" + b"x" * 65536 + b"</item>"
+    try:
+        for _ in range(50 * 1024 * 1024 // len(chunk)):
+            req.wfile.write(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        req.server.sent_until_closed = True  # type: ignore[attr-defined]
+
+
+def test_body_over_the_cap_is_cut_off_while_streaming(server: FixtureServer,
+                                                      tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path, fetch_max_bytes=1024 * 1024)
+    server.routes["/huge"] = _endless
+    with pytest.raises(FetchError, match="exceeds the 1 MB cap; stopped reading"):
+        fetch(settings, server.url("/huge"))
+
+
+def test_declared_oversize_body_is_refused_before_reading(server: FixtureServer,
+                                                          settings: Settings) -> None:
+    server.routes["/declared"] = sequence(
+        (200, b"", {"Content-Length": str(50 * 1024 * 1024)})
+    )
+    # The handler lies about the length; the fetcher must not wait for 50 MB.
+    with pytest.raises(FetchError, match="50 MB exceeds the 10 MB cap"):
+        fetch(settings, server.url("/declared"))
+
+
+def test_redirect_loop(server: FixtureServer, settings: Settings) -> None:
+    server.routes["/loop"] = sequence((302, b"", {"Location": "/loop"}))
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetch(settings, server.url("/loop"))
+    assert len(server.requests_to("/loop")) == 6
+
+
+def test_redirect_is_followed(server: FixtureServer, settings: Settings) -> None:
+    server.routes["/old"] = sequence((301, b"", {"Location": "/new"}))
+    server.routes["/new"] = Route(body=b"moved")
+    result = fetch(settings, server.url("/old"))
+    assert result.content == b"moved" and result.url.endswith("/new")
+
+
+def test_per_host_concurrency_limit(server: FixtureServer, tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path, host_concurrency=2)
+    active = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def slow(req: BaseHTTPRequestHandler) -> None:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.1)
+        with lock:
+            active["now"] -= 1
+        sequence((200, b"ok", {}))(req)
+
+    server.routes["/slow"] = slow
+    fetch_many(settings, [server.url("/slow")] * 8)
+    assert active["max"] == 2
+
+
+def test_politeness_delay_spaces_requests_to_one_host(server: FixtureServer,
+                                                      tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path, host_delay=0.2)
+    starts: list[float] = []
+
+    def stamp(req: BaseHTTPRequestHandler) -> None:
+        starts.append(time.monotonic())
+        sequence((200, b"ok", {}))(req)
+
+    server.routes["/p"] = stamp
+    fetch_many(settings, [server.url("/p")] * 3)
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+    assert all(gap >= 0.18 for gap in gaps), gaps
