@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 RECORDED_AT = "Tue, 20 Nov 2018 22:00:00 GMT"
 
 
@@ -87,7 +88,9 @@ class FixtureServer:
         return self.base_url + path
 
     def start(self) -> FixtureServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -171,6 +174,8 @@ class RewriteTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         original = request.url
+        if original.host in _LOOPBACK:
+            return await self._inner.handle_async_request(request)
         target = self._base.copy_with(
             path=production_path(str(original)), query=original.query or None
         )
