@@ -55,8 +55,11 @@ class State:
 
 
 @click.group()
-@click.option("--config-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Config directory (default: $MONITOR_CONFIG_DIR or ./config).")
+@click.option(
+    "--config-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Config directory (default: $MONITOR_CONFIG_DIR or ./config).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.version_option(package_name="monitor")
 @click.pass_context
@@ -95,8 +98,9 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
 
     async def poll() -> list[Any]:
         async with Fetcher(state.settings) as fetcher:
-            return await run_sources(sources, PollContext(fetcher=fetcher, store=store,
-                                                          dry_run=dry_run))
+            return await run_sources(
+                sources, PollContext(fetcher=fetcher, store=store, dry_run=dry_run)
+            )
 
     results = asyncio.run(poll())
     store.close()
@@ -110,8 +114,11 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--fixtures", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Fixtures directory (default: the repository's fixtures/).")
+@click.option(
+    "--fixtures",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Fixtures directory (default: the repository's fixtures/).",
+)
 @click.pass_obj
 @handles_errors
 def demo(state: State, fixtures: Path | None) -> None:

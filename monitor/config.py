@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,27 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _describe(err: dict[str, Any], extra_fields: list[str]) -> str:
+def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
+    """The option names valid at `loc` inside `model` (for did-you-mean hints)."""
+    current: Any = model
+    for part in loc:
+        field = current.model_fields.get(part) if current is not None else None
+        if field is None:
+            return []
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return list(current.model_fields)
+
+
+def _describe(err: Any, model: type[BaseModel]) -> str:
     loc = [str(part) for part in err["loc"]]
     field = ".".join(loc)
     if err["type"] == "extra_forbidden":
-        return f"unknown option '{field}'{_suggest(loc[-1], extra_fields)}"
+        return f"unknown option '{field}'{_suggest(loc[-1], _fields_at(model, loc[:-1]))}"
     if err["type"] == "missing":
         return f"missing required option '{field}'"
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -126,7 +143,7 @@ def parse_sources(loaded: LoadedYaml) -> SourcesConfig:
         except ValidationError as err:
             for item in err.errors():
                 where = loaded.line_of((*path, *item["loc"]))
-                errors.append(f"{file}:{where}: {label}: {_describe(item, list(model.model_fields))}")
+                errors.append(f"{file}:{where}: {label}: {_describe(item, model)}")
             continue
         if source.id in seen:
             errors.append(

@@ -29,15 +29,22 @@ def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] =
     """Two poll cycles over the fixtures; returns the number of documents stored."""
     config = load_config(config_dir)
     routes = load_url_map(fixtures_dir)
-    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp, FixtureServer(routes) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp,
+        FixtureServer(routes) as server,
+    ):
         settings = Settings(
-            database_url=f"sqlite:///{tmp}/demo.db", host_delay=0.0, fetch_attempts=1,
+            database_url=f"sqlite:///{tmp}/demo.db",
+            host_delay=0.0,
+            fetch_attempts=1,
             config_dir=config_dir,
         )
         store = Store.open(settings.database_url)
         echo(f"Serving {len(routes)} recorded responses from {fixtures_dir} at {server.base_url}")
-        echo(f"Polling {len(config.sources.sources)} sources from {config_dir / 'sources.yaml'}; "
-             f"throw-away database {settings.database_url}\n")
+        echo(
+            f"Polling {len(config.sources.sources)} sources from {config_dir / 'sources.yaml'}; "
+            f"throw-away database {settings.database_url}\n"
+        )
 
         async def both_cycles() -> tuple[list[PollResult], list[PollResult]]:
             fetcher = Fetcher(settings, transport=RewriteTransport(server.base_url))
@@ -54,6 +61,8 @@ def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] =
         echo(summary_table(second))
         count = store.count_documents()
         store.close()
-        echo(f"\n{count} documents stored. Try: monitor documents / monitor show ID "
-             "(on your own database after `monitor once`).")
+        echo(
+            f"\n{count} documents stored. Try: monitor documents / monitor show ID "
+            "(on your own database after `monitor once`)."
+        )
         return count

@@ -209,9 +209,7 @@ class Fetcher:
                 raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > cap:
-                raise FetchError(
-                    f"response of {_size(int(declared))} exceeds the {_size(cap)} cap"
-                )
+                raise FetchError(f"response of {_size(int(declared))} exceeds the {_size(cap)} cap")
             chunks: list[bytes] = []
             received = 0
             async for chunk in response.aiter_bytes():

@@ -57,10 +57,10 @@ def production_path(url: str) -> str:
     return f"/{parts.netloc.lower()}{parts.path or '/'}"
 
 
-def load_url_map(fixtures_dir: Path) -> dict[str, Route]:
+def load_url_map(fixtures_dir: Path) -> dict[str, Route | Handler]:
     """Routes for every production URL listed in fixtures/urls.yaml."""
     mapping = yaml.safe_load((fixtures_dir / "urls.yaml").read_text(encoding="utf-8")) or {}
-    routes: dict[str, Route] = {}
+    routes: dict[str, Route | Handler] = {}
     for url, spec in mapping.items():
         body = (fixtures_dir / spec["file"]).read_bytes()
         routes[production_path(url)] = Route(body=body, content_type=spec["type"])
@@ -70,8 +70,12 @@ def load_url_map(fixtures_dir: Path) -> dict[str, Route]:
 class FixtureServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 serving `routes` (path → Route or handler)."""
 
-    def __init__(self, routes: dict[str, Route | Handler] | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        routes: dict[str, Route | Handler] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.routes: dict[str, Route | Handler] = dict(routes or {})
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
@@ -82,7 +86,7 @@ class FixtureServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -147,8 +151,13 @@ class FixtureServer:
                     headers["Content-Encoding"] = "gzip"
                 self._send(route.status, body, route.content_type, headers)
 
-            def _send(self, status: int, body: bytes, content_type: str | None,
-                      headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str | None,
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 if content_type:
                     self.send_header("Content-Type", content_type)
@@ -180,7 +189,10 @@ class RewriteTransport(httpx.AsyncBaseTransport):
             path=production_path(str(original)), query=original.query or None
         )
         proxied = httpx.Request(
-            request.method, target, headers=request.headers, stream=request.stream,
+            request.method,
+            target,
+            headers=request.headers,
+            stream=request.stream,
             extensions=request.extensions,
         )
         proxied.headers["Host"] = target.netloc.decode("ascii")

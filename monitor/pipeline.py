@@ -57,8 +57,14 @@ def item_key(item: RawItem) -> str:
 
 def item_fingerprint(item: RawItem) -> str:
     """Changes when anything the entry says changes."""
-    parts = (item.url, item.title, str(item.published), str(item.updated), item.summary_html,
-             item.content_html)
+    parts = (
+        item.url,
+        item.title,
+        str(item.published),
+        str(item.updated),
+        item.summary_html,
+        item.content_html,
+    )
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -81,11 +87,15 @@ def merge(item: RawItem, page: RawItem) -> RawItem:
     )
 
 
-def _parse(options: SourceOptions, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+def _parse(
+    options: SourceOptions, content: bytes, url: str, content_type: str | None
+) -> list[RawItem]:
     return build(options).parse(content, url, content_type)
 
 
-async def _in_executor(ctx: PollContext, fn: Callable[..., list[RawItem]], *args: object) -> list[RawItem]:
+async def _in_executor(
+    ctx: PollContext, fn: Callable[..., list[RawItem]], *args: object
+) -> list[RawItem]:
     if ctx.executor is None:
         return fn(*args)
     return await asyncio.get_running_loop().run_in_executor(ctx.executor, fn, *args)
@@ -96,7 +106,9 @@ def _page_key(url: str) -> str:
 
 
 async def _follow(
-    options: SourceOptions, items: list[tuple[str, str, RawItem]], known: dict[str, str],
+    options: SourceOptions,
+    items: list[tuple[str, str, RawItem]],
+    known: dict[str, str],
     ctx: PollContext,
 ) -> _Followed:
     """Fetch the article page of each new or changed entry (each page once)."""
@@ -116,7 +128,11 @@ async def _follow(
                 out.seen.update({key: fp for key, fp, _ in group})
                 return
             releases = await _in_executor(
-                ctx, extract_releases, fetched.content, fetched.url, options.article,
+                ctx,
+                extract_releases,
+                fetched.content,
+                fetched.url,
+                options.article,
                 fetched.content_type,
             )
         except TransientFetchError as err:
@@ -144,10 +160,17 @@ async def _follow(
     return out
 
 
-def _normalize_all(options: SourceOptions, raws: Iterable[RawItem], now: datetime) -> list[Document]:
+def _normalize_all(
+    options: SourceOptions, raws: Iterable[RawItem], now: datetime
+) -> list[Document]:
     return [
-        normalize(raw, source_id=options.id, fetched_at=now, timezone=options.timezone,
-                  default_kind=options.kind)
+        normalize(
+            raw,
+            source_id=options.id,
+            fetched_at=now,
+            timezone=options.timezone,
+            default_kind=options.kind,
+        )
         for raw in raws
     ]
 
@@ -180,7 +203,12 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         raws, seen = [i for _, _, i in fresh], {k: fp for k, fp, _ in fresh}
     docs = _normalize_all(options, raws, now)
     result.changes = store.record_poll(
-        options.id, docs, now=now, seen=seen, validators=validators, item_count=len(items),
+        options.id,
+        docs,
+        now=now,
+        seen=seen,
+        validators=validators,
+        item_count=len(items),
         dry_run=ctx.dry_run,
     )
 

@@ -30,8 +30,14 @@ def table(headers: list[str], rows: Iterable[list[str]], widths: list[int]) -> s
 def changes_table(results: list[PollResult], *, show: tuple[str, ...] = ("new", "updated")) -> str:
     """New and updated documents of a poll cycle, one line each."""
     rows = [
-        [r.source_id, c.change, c.document.kind or "-", _when(c.document.published_at),
-         str(c.document.version), c.document.title]
+        [
+            r.source_id,
+            c.change,
+            c.document.kind or "-",
+            _when(c.document.published_at),
+            str(c.document.version),
+            c.document.title,
+        ]
         for r in results
         for c in r.changes
         if c.change in show
@@ -65,9 +71,16 @@ def documents_table(rows: list[Any]) -> str:
     if not rows:
         return "No documents stored."
     body = [
-        [row.id[:12], row.source_id, row.kind or "-", _when(row.published_at), str(row.version),
-         row.title]
+        [
+            row.id[:12],
+            row.source_id,
+            row.kind or "-",
+            _when(row.published_at),
+            str(row.version),
+            row.title,
+        ]
         for row in rows
     ]
-    return table(["ID", "SOURCE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"], body,
-                 [12, 24, 14, 16, 2])
+    return table(
+        ["ID", "SOURCE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"], body, [12, 24, 14, 16, 2]
+    )

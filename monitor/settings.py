@@ -19,9 +19,7 @@ class Settings(BaseSettings):
     log_format: str = "text"
     http_port: int = 8080
 
-    user_agent: str = (
-        "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
-    )
+    user_agent: str = "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 30.0
     fetch_deadline: float = 120.0

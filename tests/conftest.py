@@ -23,9 +23,7 @@ from monitor.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CONFIG = ROOT / "config"
-PG_URL = os.environ.get(
-    "MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -100,8 +98,12 @@ def shipped_sources() -> list[SourceOptions]:
 
 
 def poll(
-    sources: list[SourceOptions], store: Store, settings: Settings, *,
-    rewrite_to: FixtureServer | None = None, dry_run: bool = False,
+    sources: list[SourceOptions],
+    store: Store,
+    settings: Settings,
+    *,
+    rewrite_to: FixtureServer | None = None,
+    dry_run: bool = False,
 ) -> list[PollResult]:
     """One poll cycle, through the loopback server when `rewrite_to` is given."""
 

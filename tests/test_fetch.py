@@ -50,8 +50,9 @@ def sequence(*responses: tuple[int, bytes, dict[str, str]]):  # type: ignore[no-
     return handler
 
 
-def test_conditional_get_returns_304_with_validators(server: FixtureServer,
-                                                     settings: Settings) -> None:
+def test_conditional_get_returns_304_with_validators(
+    server: FixtureServer, settings: Settings
+) -> None:
     server.routes["/feed"] = Route(body=b"<rss/>" * 200, content_type="application/rss+xml")
     first = fetch(settings, server.url("/feed"))
     assert first.status == 200 and first.content == b"<rss/>" * 200  # gzip decoded
@@ -71,8 +72,9 @@ def test_5xx_is_retried_then_succeeds(server: FixtureServer, settings: Settings)
     assert result.content == b"ok" and result.attempts == 3
 
 
-def test_5xx_gives_up_after_the_configured_attempts(server: FixtureServer,
-                                                    settings: Settings) -> None:
+def test_5xx_gives_up_after_the_configured_attempts(
+    server: FixtureServer, settings: Settings
+) -> None:
     server.routes["/down"] = sequence((500, b"boom", {}))
     with pytest.raises(FetchError, match="HTTP 500"):
         fetch(settings, server.url("/down"))
@@ -124,19 +126,19 @@ def _endless(req: BaseHTTPRequestHandler) -> None:
         req.server.sent_until_closed = True  # type: ignore[attr-defined]
 
 
-def test_body_over_the_cap_is_cut_off_while_streaming(server: FixtureServer,
-                                                      tmp_path: Path) -> None:
+def test_body_over_the_cap_is_cut_off_while_streaming(
+    server: FixtureServer, tmp_path: Path
+) -> None:
     settings = fast_settings(tmp_path, fetch_max_bytes=1024 * 1024)
     server.routes["/huge"] = _endless
     with pytest.raises(FetchError, match="exceeds the 1 MB cap; stopped reading"):
         fetch(settings, server.url("/huge"))
 
 
-def test_declared_oversize_body_is_refused_before_reading(server: FixtureServer,
-                                                          settings: Settings) -> None:
-    server.routes["/declared"] = sequence(
-        (200, b"", {"Content-Length": str(50 * 1024 * 1024)})
-    )
+def test_declared_oversize_body_is_refused_before_reading(
+    server: FixtureServer, settings: Settings
+) -> None:
+    server.routes["/declared"] = sequence((200, b"", {"Content-Length": str(50 * 1024 * 1024)}))
     # The handler lies about the length; the fetcher must not wait for 50 MB.
     with pytest.raises(FetchError, match="50 MB exceeds the 10 MB cap"):
         fetch(settings, server.url("/declared"))
@@ -175,8 +177,9 @@ def test_per_host_concurrency_limit(server: FixtureServer, tmp_path: Path) -> No
     assert active["max"] == 2
 
 
-def test_politeness_delay_spaces_requests_to_one_host(server: FixtureServer,
-                                                      tmp_path: Path) -> None:
+def test_politeness_delay_spaces_requests_to_one_host(
+    server: FixtureServer, tmp_path: Path
+) -> None:
     settings = fast_settings(tmp_path, host_delay=0.2)
     starts: list[float] = []
 

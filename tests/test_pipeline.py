@@ -22,12 +22,14 @@ EPOCH_FEED = production_path("https://www.theepochtimes.com/c-world/feed")
 STATE_FEED = production_path("https://www.state.gov/rss-feed/press-releases/feed/")
 
 
-def test_first_poll_stores_every_release_once(production_server: FixtureServer,
-                                              store: Store, settings: Settings) -> None:
+def test_first_poll_stores_every_release_once(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
     results = by_source(poll(shipped_sources(), store, settings, rewrite_to=production_server))
     assert {r.status for r in results.values()} == {"ok"}
-    new_titles = sorted(c.document.title for r in results.values() for c in r.changes
-                        if c.change == "new")
+    new_titles = sorted(
+        c.document.title for r in results.values() for c in r.changes if c.change == "new"
+    )
     assert len(new_titles) == 9
     assert "Pence: US and South Korea in Agreement on North Korea Diplomacy" in new_titles
     # The archive reaches the feed's two State releases: one Document each, not four.
@@ -36,15 +38,18 @@ def test_first_poll_stores_every_release_once(production_server: FixtureServer,
     feed_changes = {c.change for c in results["state-press-releases"].changes}
     assert {"new"} in (archive_changes, feed_changes)
     assert {"sighting"} in (archive_changes, feed_changes)
-    note = next(c.document for c in results["state-press-releases"].changes
-                if c.document.title == "U.S.-ROK Working Group")
+    note = next(
+        c.document
+        for c in results["state-press-releases"].changes
+        if c.document.title == "U.S.-ROK Working Group"
+    )
     assert store.sightings_of(note.id) == ["state-archive", "state-press-releases"]
     assert store.document(note.id) is not None and store.document(note.id).version == 1  # type: ignore[union-attr]
 
 
-def test_second_poll_is_conditional_and_stores_nothing(production_server: FixtureServer,
-                                                       store: Store,
-                                                       settings: Settings) -> None:
+def test_second_poll_is_conditional_and_stores_nothing(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
     poll(shipped_sources(), store, settings, rewrite_to=production_server)
     before = store.count_documents()
     results = poll(shipped_sources(), store, settings, rewrite_to=production_server)
@@ -55,8 +60,9 @@ def test_second_poll_is_conditional_and_stores_nothing(production_server: Fixtur
     assert "If-None-Match" in second and "If-Modified-Since" in second
 
 
-def test_changed_article_becomes_version_two(production_server: FixtureServer, store: Store,
-                                             settings: Settings) -> None:
+def test_changed_article_becomes_version_two(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
     sources = [s for s in shipped_sources() if s.id == "epochtimes-world"]
     [first] = poll(sources, store, settings, rewrite_to=production_server)
     pence = next(c.document for c in first.changes if c.document.title.startswith("Pence"))
@@ -71,18 +77,19 @@ def test_changed_article_becomes_version_two(production_server: FixtureServer, s
         body=(FIXTURES / "news/epochtimes-pence-2018-02-12.v2.html").read_bytes()
     )
     [second] = poll(sources, store, settings, rewrite_to=production_server)
-    assert [(c.document.title[:5], c.change) for c in second.changes
-            if c.change != "unchanged"] == [("Pence", "updated")]
+    assert [
+        (c.document.title[:5], c.change) for c in second.changes if c.change != "unchanged"
+    ] == [("Pence", "updated")]
     versions = store.versions(pence.id)
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].body == pence.body and versions[1].body != pence.body
     assert "This article has been updated" in versions[1].body
 
 
-def test_dry_run_stores_nothing(production_server: FixtureServer, store: Store,
-                                settings: Settings) -> None:
-    results = poll(shipped_sources(), store, settings, rewrite_to=production_server,
-                   dry_run=True)
+def test_dry_run_stores_nothing(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    results = poll(shipped_sources(), store, settings, rewrite_to=production_server, dry_run=True)
     would_be_new = {c.document.id for r in results for c in r.changes if c.change == "new"}
     assert len(would_be_new) == 9
     assert store.count_documents() == 0 and store.source_states() == {}
@@ -122,17 +129,25 @@ FAULTS: dict[str, tuple[Route | object, str]] = {
     "connection-refused": (None, "connection failed"),
     "50mb-body": (_huge, "exceeds the 10 MB cap"),
     "garbage-bytes": (_garbage, "not a readable feed"),
-    "html-not-feed": (Route(body=(FIXTURES / "feeds/not-a-feed.html").read_bytes()),
-                      "expected a feed but got an HTML page"),
+    "html-not-feed": (
+        Route(body=(FIXTURES / "feeds/not-a-feed.html").read_bytes()),
+        "expected a feed but got an HTML page",
+    ),
     "redirect-loop": (_redirect_loop, "redirects"),
-    "malformed-xml": (Route(body=(FIXTURES / "feeds/broken.xml").read_bytes(),
-                            content_type="application/rss+xml"), "not a readable feed"),
+    "malformed-xml": (
+        Route(
+            body=(FIXTURES / "feeds/broken.xml").read_bytes(), content_type="application/rss+xml"
+        ),
+        "not a readable feed",
+    ),
 }
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_bad_source_is_recorded_and_the_others_succeed(
-    fault: str, production_server: FixtureServer, tmp_path: Path,
+    fault: str,
+    production_server: FixtureServer,
+    tmp_path: Path,
 ) -> None:
     settings = fast_settings(tmp_path, fetch_read_timeout=0.3, fetch_attempts=2)
     store = Store.open(settings.database_url)
@@ -155,24 +170,26 @@ def test_a_bad_source_is_recorded_and_the_others_succeed(
     store.close()
 
 
-def test_failures_count_up_and_reset_on_success(server: FixtureServer, store: Store,
-                                                settings: Settings) -> None:
+def test_failures_count_up_and_reset_on_success(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
     server.routes["/feed"] = Route(status=500)
     source = RssOptions(id="flaky", type="rss", url=server.url("/feed"))
     poll([source], store, settings)
     poll([source], store, settings)
     assert store.source_states()["flaky"].consecutive_failures == 2
-    server.routes["/feed"] = Route(body=(FIXTURES / "feeds/atom.xml").read_bytes(),
-                                   content_type="application/atom+xml")
+    server.routes["/feed"] = Route(
+        body=(FIXTURES / "feeds/atom.xml").read_bytes(), content_type="application/atom+xml"
+    )
     [result] = poll([source], store, settings)
     assert result.status == "ok" and result.count("new") == 3
     state = store.source_states()["flaky"]
     assert state.consecutive_failures == 0 and state.last_error is None
 
 
-def test_unreachable_article_page_keeps_the_feed_text(production_server: FixtureServer,
-                                                      store: Store,
-                                                      settings: Settings) -> None:
+def test_unreachable_article_page_keeps_the_feed_text(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
     del production_server.routes[PENCE]
     sources = [s for s in shipped_sources() if s.id == "epochtimes-world"]
     [result] = poll(sources, store, settings, rewrite_to=production_server)

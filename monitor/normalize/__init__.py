@@ -28,7 +28,11 @@ def _summary(summary_text: str, body: str) -> str:
 
 
 def normalize(
-    raw: RawItem, *, source_id: str, fetched_at: datetime, timezone: str = "UTC",
+    raw: RawItem,
+    *,
+    source_id: str,
+    fetched_at: datetime,
+    timezone: str = "UTC",
     default_kind: str | None = None,
 ) -> Document:
     """The Document for one raw item (pure: no I/O)."""

@@ -8,6 +8,7 @@ one release, and its `id` attribute becomes the release's anchor.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
@@ -20,7 +21,7 @@ from monitor.sources.base import ArticleSelectors
 _DATE_CLASS = re.compile(r"date|time|publish|posted|dateline", re.I)
 _AUTHOR_CLASS = re.compile(r"byline|author", re.I)
 _BY = re.compile(r"^\s*by\s+", re.I)
-_DATE_META = (
+_DATE_META: tuple[dict[str, Any], ...] = (
     {"property": "article:published_time"},
     {"name": "article:published_time"},
     {"itemprop": "datePublished"},
@@ -29,7 +30,10 @@ _DATE_META = (
     {"name": "DC.date.issued"},
     {"name": "dcterms.date"},
 )
-_UPDATED_META = ({"property": "article:modified_time"}, {"itemprop": "dateModified"})
+_UPDATED_META: tuple[dict[str, Any], ...] = (
+    {"property": "article:modified_time"},
+    {"itemprop": "dateModified"},
+)
 
 
 def charset_of(content_type: str | None) -> str | None:
@@ -55,7 +59,7 @@ def _select_text(scope: Tag, selector: str | None) -> str:
     return _text(scope.select_one(selector)) if selector else ""
 
 
-def _meta(soup: Tag, attrs_options: tuple[dict[str, str], ...]) -> str:
+def _meta(soup: Tag, attrs_options: tuple[dict[str, Any], ...]) -> str:
     for attrs in attrs_options:
         el = soup.find("meta", attrs=attrs)
         if isinstance(el, Tag) and el.get("content"):
@@ -88,7 +92,7 @@ def _largest_text_block(scope: Tag) -> Tag:
 
 
 def _default_body(scope: Tag) -> Tag:
-    marked = scope.find(attrs={"itemprop": "articleBody"})
+    marked = scope.select_one('[itemprop="articleBody"]')
     if isinstance(marked, Tag):
         return marked
     container = scope.find("article") or scope.find("main") or scope
@@ -155,7 +159,9 @@ def extract_releases(
         for el in soup.select(selector):
             el.decompose()
     html_tag = soup.find("html")
-    language = str(html_tag.get("lang")) if isinstance(html_tag, Tag) and html_tag.get("lang") else None
+    language = (
+        str(html_tag.get("lang")) if isinstance(html_tag, Tag) and html_tag.get("lang") else None
+    )
     page_url = _page_url(soup, url)
     split = bool(selectors.release)
     scopes: list[Tag] = list(soup.select(selectors.release)) if selectors.release else [soup]

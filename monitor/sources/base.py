@@ -124,7 +124,7 @@ class SourceOptions(BaseModel):
 class Source(ABC):
     """A kind of source: parses one response into raw items."""
 
-    type: ClassVar[str]
+    type_name: ClassVar[str]
     Options: ClassVar[type[SourceOptions]]
 
     def __init__(self, options: SourceOptions) -> None:
@@ -139,8 +139,8 @@ REGISTRY: dict[str, type[Source]] = {}
 
 
 def register(cls: type[Source]) -> type[Source]:
-    """Class decorator: make a Source available as `type: <cls.type>` in sources.yaml."""
-    REGISTRY[cls.type] = cls
+    """Class decorator: make a Source available as `type: <cls.type_name>` in sources.yaml."""
+    REGISTRY[cls.type_name] = cls
     return cls
 
 
@@ -156,5 +156,3 @@ def options_model(type_name: str) -> type[SourceOptions] | None:
 
 def known_types() -> list[str]:
     return sorted(REGISTRY)
-
-

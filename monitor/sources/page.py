@@ -43,7 +43,7 @@ def _text(el: Tag | None) -> str:
 class PageSource(Source):
     """A listing page whose entries link to releases, or one page watched as a release."""
 
-    type: ClassVar[str] = "page"
+    type_name: ClassVar[str] = "page"
     Options: ClassVar[type[SourceOptions]] = PageOptions
 
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:

@@ -53,7 +53,7 @@ def _looks_like_html(content: bytes) -> bool:
 class RssSource(Source):
     """A feed: each entry is one release."""
 
-    type: ClassVar[str] = "rss"
+    type_name: ClassVar[str] = "rss"
     Options: ClassVar[type[SourceOptions]] = RssOptions
 
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:

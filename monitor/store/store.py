@@ -17,9 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +34,9 @@ from monitor.store.tables import (
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration; checked against Alembic's head by a test. When the database is
+# already there, start-up skips loading Alembic (half a second of imports).
+SCHEMA_REVISION = "0001"
 _CHUNK = 500
 
 
@@ -89,12 +90,25 @@ class Store:
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
-        if migrate:
+        if migrate and store.revision() != SCHEMA_REVISION:
             store.upgrade()
         return store
 
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None for an empty database)."""
+        try:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot open the database: {err.__class__.__name__}: {err}") from None
+
     def upgrade(self) -> None:
         """Apply pending Alembic migrations."""
+        from alembic import command  # imported here: it costs 0.5 s at start-up
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         try:
@@ -102,7 +116,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot migrate the database: {err.__class__.__name__}: {err}") from None
+            raise StoreError(
+                f"cannot migrate the database: {err.__class__.__name__}: {err}"
+            ) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -219,9 +235,16 @@ class Store:
                 documents.insert(),
                 [
                     {
-                        "id": d.id, "source_id": source_id, "url": d.url, "title": d.title,
-                        "kind": d.kind, "published_at": d.published_at, "version": 1,
-                        "content_hash": d.content_hash, "first_seen_at": now, "last_seen_at": now,
+                        "id": d.id,
+                        "source_id": source_id,
+                        "url": d.url,
+                        "title": d.title,
+                        "kind": d.kind,
+                        "published_at": d.published_at,
+                        "version": 1,
+                        "content_hash": d.content_hash,
+                        "first_seen_at": now,
+                        "last_seen_at": now,
                     }
                     for d in new
                 ],
@@ -231,8 +254,13 @@ class Store:
                 update(documents)
                 .where(documents.c.id == d.id)
                 .values(
-                    title=d.title, url=d.url, kind=d.kind, published_at=d.published_at,
-                    version=d.version, content_hash=d.content_hash, last_seen_at=now,
+                    title=d.title,
+                    url=d.url,
+                    kind=d.kind,
+                    published_at=d.published_at,
+                    version=d.version,
+                    content_hash=d.content_hash,
+                    last_seen_at=now,
                 )
             )
         for chunk in _chunks([d.id for d in touched if d.source_id == source_id]):
@@ -244,8 +272,10 @@ class Store:
                 document_versions.insert(),
                 [
                     {
-                        "document_id": d.id, "version": d.version,
-                        "content_hash": d.content_hash, "fetched_at": d.fetched_at,
+                        "document_id": d.id,
+                        "version": d.version,
+                        "content_hash": d.content_hash,
+                        "fetched_at": d.fetched_at,
                         "data": d.model_dump(mode="json"),
                     }
                     for d in (*new, *updated)
@@ -270,8 +300,13 @@ class Store:
             conn.execute(
                 sightings.insert(),
                 [
-                    {"document_id": d.id, "source_id": source_id, "url": d.url,
-                     "first_seen_at": now, "last_seen_at": now}
+                    {
+                        "document_id": d.id,
+                        "source_id": source_id,
+                        "url": d.url,
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
                     for d in fresh
                 ],
             )
@@ -285,7 +320,7 @@ class Store:
     def _write_seen(
         self, conn: Connection, source_id: str, seen: dict[str, str], now: datetime
     ) -> None:
-        known = set()
+        known: set[str] = set()
         for chunk in _chunks(list(seen)):
             rows = conn.execute(
                 select(seen_items.c.item_key).where(
@@ -313,9 +348,11 @@ class Store:
         self, conn: Connection, validators: dict[str, Validators], now: datetime
     ) -> None:
         keys = {url_key(u): u for u in validators}
-        known = set()
+        known: set[str] = set()
         for chunk in _chunks(list(keys)):
-            rows = conn.execute(select(http_cache.c.url_hash).where(http_cache.c.url_hash.in_(chunk)))
+            rows = conn.execute(
+                select(http_cache.c.url_hash).where(http_cache.c.url_hash.in_(chunk))
+            )
             known.update(row.url_hash for row in rows)
         for key, url in keys.items():
             values = {
@@ -324,7 +361,9 @@ class Store:
                 "updated_at": now,
             }
             if key in known:
-                conn.execute(update(http_cache).where(http_cache.c.url_hash == key).values(**values))
+                conn.execute(
+                    update(http_cache).where(http_cache.c.url_hash == key).values(**values)
+                )
             else:
                 conn.execute(http_cache.insert().values(url_hash=key, url=url, **values))
 
@@ -339,9 +378,7 @@ class Store:
         item_count: int | None,
     ) -> None:
         row = conn.execute(
-            select(source_state.c.consecutive_failures).where(
-                source_state.c.source_id == source_id
-            )
+            select(source_state.c.consecutive_failures).where(source_state.c.source_id == source_id)
         ).first()
         failed = status == "error"
         values: dict[str, Any] = {
@@ -405,8 +442,13 @@ class Store:
     def recent_documents(self, source_id: str | None = None, limit: int = 20) -> list[Any]:
         """Rows (id, source_id, title, kind, published_at, version, first_seen_at), newest first."""
         query = select(
-            documents.c.id, documents.c.source_id, documents.c.title, documents.c.kind,
-            documents.c.published_at, documents.c.version, documents.c.first_seen_at,
+            documents.c.id,
+            documents.c.source_id,
+            documents.c.title,
+            documents.c.kind,
+            documents.c.published_at,
+            documents.c.version,
+            documents.c.first_seen_at,
             documents.c.url,
         )
         if source_id:

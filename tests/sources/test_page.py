@@ -30,8 +30,9 @@ def _source(source_id: str) -> PageOptions:
 def _docs(path: str, url: str, source_id: str) -> list[Document]:
     options = _source(source_id)
     raws = extract_releases((FIXTURES / path).read_bytes(), url, options.article)
-    return [normalize(r, source_id=source_id, fetched_at=NOW, timezone=options.timezone)
-            for r in raws]
+    return [
+        normalize(r, source_id=source_id, fetched_at=NOW, timezone=options.timezone) for r in raws
+    ]
 
 
 def test_state_archive_page_holds_two_releases() -> None:
@@ -57,17 +58,26 @@ def test_epoch_times_article_without_boilerplate() -> None:
     assert doc.authors == ["Simon Veazey"]
     assert doc.updated_at is not None and doc.updated_at.date().isoformat() == "2018-02-17"
     assert doc.published_at is not None and doc.published_at.date().isoformat() == "2018-02-12"
-    for line in ("Epoch Times Photo", "Getty Images", "Recommended Video",
-                 "Follow Simon on Twitter", "Share", "cookie", "Newsletter"):
+    for line in (
+        "Epoch Times Photo",
+        "Getty Images",
+        "Recommended Video",
+        "Follow Simon on Twitter",
+        "Share",
+        "cookie",
+        "Newsletter",
+    ):
         assert line.lower() not in doc.body.lower(), line
     assert "new sanctions" in doc.body and "dropping sanctions" in doc.body
     assert doc.body.count("\n\n") >= 5  # paragraphs kept
 
 
 def test_treasury_article_with_default_heuristics() -> None:
-    [doc] = _docs("treasury/sm0297.html",
-                  "https://home.treasury.gov/news/press-releases/sm0297",
-                  "treasury-press-releases")
+    [doc] = _docs(
+        "treasury/sm0297.html",
+        "https://home.treasury.gov/news/press-releases/sm0297",
+        "treasury-press-releases",
+    )
     assert doc.title.startswith("Treasury Announces Largest North Korean Sanctions Package")
     assert doc.published_at == datetime(2018, 2, 23, 17, 0, tzinfo=UTC)
     assert "Office of Foreign Assets Control" in doc.body
@@ -78,7 +88,8 @@ def test_listing_page_items_resolve_relative_links() -> None:
     options = _source("treasury-press-releases")
     items = build(options).parse(
         (FIXTURES / "treasury/press-releases.html").read_bytes(),
-        "https://home.treasury.gov/news/press-releases", "text/html; charset=utf-8",
+        "https://home.treasury.gov/news/press-releases",
+        "text/html; charset=utf-8",
     )
     assert [i.url for i in items] == [
         "https://home.treasury.gov/news/press-releases/sm0297",
@@ -94,10 +105,14 @@ def test_listing_selector_that_matches_nothing_is_a_parse_error() -> None:
 
 
 def test_selectors_apply_inside_each_release_only() -> None:
-    html = ("<article class=r id=a><h2>One</h2><p class=d>1/2/2020</p><div class=b>x</div>"
-            "</article><article class=r id=b><h2>Two</h2><div class=b>y</div></article>")
-    raws = extract_releases(html, "https://e.org/p", ArticleSelectors(release="article.r",
-                                                                       date=".d", body=".b"))
+    html = (
+        "<article class=r id=a><h2>One</h2><p class=d>1/2/2020</p><div class=b>x</div>"
+        "</article><article class=r id=b><h2>Two</h2><div class=b>y</div></article>"
+    )
+    raws = extract_releases(
+        html, "https://e.org/p", ArticleSelectors(release="article.r", date=".d", body=".b")
+    )
     assert [(r.title, r.anchor, r.published) for r in raws] == [
-        ("One", "a", "1/2/2020"), ("Two", "b", None)
+        ("One", "a", "1/2/2020"),
+        ("Two", "b", None),
     ]

@@ -53,8 +53,10 @@ def test_recoverable_malformed_feed_still_yields_entries() -> None:
 
 @pytest.mark.parametrize(
     ("path", "reason"),
-    [("feeds/broken.xml", "not a readable feed"),
-     ("feeds/not-a-feed.html", "expected a feed but got an HTML page")],
+    [
+        ("feeds/broken.xml", "not a readable feed"),
+        ("feeds/not-a-feed.html", "expected a feed but got an HTML page"),
+    ],
 )
 def test_unreadable_feeds_are_parse_errors(path: str, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):

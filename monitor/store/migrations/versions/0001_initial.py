@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("fetched_at", UTCDateTime, nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
-        sa.UniqueConstraint(
-            "document_id", "version", name="uq_document_versions_document_version"
-        ),
+        sa.UniqueConstraint("document_id", "version", name="uq_document_versions_document_version"),
     )
     op.create_table(
         "sightings",
@@ -81,6 +79,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "source_state", "http_cache", "seen_items", "sightings", "document_versions", "documents"
+        "source_state",
+        "http_cache",
+        "seen_items",
+        "sightings",
+        "document_versions",
+        "documents",
     ):
         op.drop_table(table)

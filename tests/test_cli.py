@@ -1,0 +1,112 @@
+"""The `monitor` command as a user runs it: a real subprocess, real files, real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.fixture_server import FixtureServer, Route
+from tests.conftest import FIXTURES, ROOT
+
+
+def monitor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_demo_runs_offline_and_shows_both_polls() -> None:
+    result = monitor("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "U.S.-ROK Working Group" in out and "Media Note" in out
+    assert "Pence: US and South Korea in Agreement on North Korea Diplomacy" in out
+    assert "2018-11-20 21:06" in out
+    assert out.count("not modified (304)") == 5
+    assert "9 documents stored" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_check_passes_on_shipped_config() -> None:
+    result = monitor("check")
+    assert result.returncode == 0 and result.stdout.startswith("OK: 5 sources")
+
+
+def test_check_fails_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - id: x\n    type: rss\n    url: https://e.org/\n    every: often\n"
+    )
+    result = monitor("--config-dir", str(tmp_path), "check")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"{tmp_path}/sources.yaml:5: source 'x': 'every': 'often' is not an interval; "
+        "use 10s, 10m, 1h or 1d"
+    )
+
+
+def _config_for(server: FixtureServer, tmp_path: Path) -> dict[str, str]:
+    server.routes["/feed"] = Route(
+        body=(FIXTURES / "state/press-releases.rss").read_bytes(),
+        content_type="application/rss+xml",
+    )
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        f"  - {{id: state, type: rss, url: '{server.url('/feed')}', kind_from_category: true}}\n"
+        f"  - {{id: gone, type: rss, url: '{server.url('/gone')}'}}\n"
+    )
+    return {
+        "MONITOR_CONFIG_DIR": str(tmp_path),
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+        "MONITOR_HOST_DELAY": "0",
+    }
+
+
+def test_once_then_documents_then_show(server: FixtureServer, tmp_path: Path) -> None:
+    env = _config_for(server, tmp_path)
+    dry = monitor("once", "--dry-run", env=env)
+    assert dry.returncode == 1  # one source failed
+    assert "U.S.-ROK Working Group" in dry.stdout and "dry run: nothing was stored" in dry.stdout
+    assert "gone" in dry.stdout and "HTTP 404" in dry.stdout
+    assert "No documents stored." in monitor("documents", env=env).stdout
+
+    once = monitor("once", "--source", "state", env=env)
+    assert once.returncode == 0, once.stdout + once.stderr
+    listing = monitor("documents", "--source", "state", env=env).stdout
+    assert "U.S.-ROK Working Group" in listing and "Remarks to the Press" in listing
+    row = next(line for line in listing.splitlines() if "U.S.-ROK" in line)
+    shown = monitor("show", row.split()[0], env=env)
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["title"] == "U.S.-ROK Working Group"
+    assert document["kind"] == "Media Note"
+    assert document["published_at"] == "2018-11-20T21:06:00Z"
+    assert document["sightings"] == ["state"]
+
+    again = monitor("once", "--source", "state", env=env)
+    assert "No new or updated documents." in again.stdout and "not modified" in again.stdout
+
+
+def test_show_unknown_id_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+    result = monitor("show", "abcdef123", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "MonitorError: No document with id 'abcdef123' (see `monitor documents`)"
+    )
+
+
+def test_unknown_source_is_a_clear_error() -> None:
+    result = monitor("once", "--source", "state-press", "--dry-run")
+    assert result.returncode == 1
+    assert "ConfigError: No source with id 'state-press'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,127 @@
+"""sources.yaml validation: every mistake named by file, line and source id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from monitor.sources.page import PageOptions
+from monitor.sources.rss import RssOptions
+from tests.conftest import CONFIG
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "sources.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def errors_of(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return info.value.messages
+
+
+def test_shipped_config_is_valid_and_typed() -> None:
+    sources = load_config(CONFIG).sources.sources
+    assert {s.id for s in sources} >= {"state-press-releases", "treasury-press-releases"}
+    types = {type(s) for s in sources}
+    assert types == {RssOptions, PageOptions}
+    assert load_config(CONFIG).sources.get("state-press-releases").interval_seconds == 600
+
+
+GOOD = """sources:
+  - id: ok-feed
+    type: rss
+    url: https://example.org/feed
+"""
+
+BAD_CASES = [
+    (
+        "unknown-type",
+        "  - id: x\n    type: rsss\n    url: https://e.org/\n",
+        "sources.yaml:6: source 'x': unknown type 'rsss' (did you mean 'rss'?)",
+    ),
+    (
+        "bad-interval",
+        "  - id: x\n    type: rss\n    url: https://e.org/\n    every: 5s\n",
+        "sources.yaml:8: source 'x': 'every': '5s' is below the floor of 10s",
+    ),
+    (
+        "unknown-option",
+        "  - id: x\n    type: rss\n    url: https://e.org/\n    folow_links: true\n",
+        "sources.yaml:8: source 'x': unknown option 'folow_links' (did you mean 'follow_links'?)",
+    ),
+    (
+        "bad-id",
+        "  - id: Bad_Id\n    type: rss\n    url: https://e.org/\n",
+        "sources.yaml:5: source 'Bad_Id': 'id': String should match pattern",
+    ),
+    (
+        "missing-url",
+        "  - id: x\n    type: page\n",
+        "sources.yaml:5: source 'x': missing required option 'url'",
+    ),
+    (
+        "not-http",
+        "  - id: x\n    type: rss\n    url: ftp://e.org/\n",
+        "sources.yaml:7: source 'x': 'url': 'ftp://e.org/' is not an http(s) URL",
+    ),
+    (
+        "bad-cron",
+        "  - id: x\n    type: rss\n    url: https://e.org/\n    cron: '99 * * * *'\n",
+        "sources.yaml:8: source 'x': 'cron': cron '99 * * * *' is invalid",
+    ),
+    (
+        "duplicate",
+        "  - id: ok-feed\n    type: rss\n    url: https://e.org/\n",
+        "sources.yaml:5: source 'ok-feed': duplicate id (first defined on line 2)",
+    ),
+    (
+        "bad-zone",
+        "  - id: x\n    type: rss\n    url: https://e.org/\n    timezone: Mars/Base\n",
+        "sources.yaml:8: source 'x': 'timezone': unknown time zone 'Mars/Base'",
+    ),
+    (
+        "listing-typo",
+        "  - id: x\n    type: page\n    url: https://e.org/\n    listing: {itm: li}\n",
+        "sources.yaml:8: source 'x': ",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "extra", "expected"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_invalid_source_names_file_line_and_id(
+    tmp_path: Path, case: str, extra: str, expected: str
+) -> None:
+    messages = errors_of(tmp_path, GOOD + extra)
+    assert any(m.startswith(str(tmp_path / expected.split(":")[0])) for m in messages)
+    assert any(expected.split("/", 1)[-1] in m for m in messages), messages
+
+
+def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD + "  - id: a\n    type: nope\n    url: https://e.org/\n  - id: b\n    type: rss\n"
+    assert len(errors_of(tmp_path, text)) == 2
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    [message] = errors_of(tmp_path, "sources:\n  - id: x\n   type: rss\n")
+    assert message.startswith(f"{tmp_path}/sources.yaml:3: invalid YAML")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sources.yaml: file not found"):
+        load_config(tmp_path)
+
+
+def test_wrong_top_level(tmp_path: Path) -> None:
+    assert errors_of(tmp_path, "- id: x\n") == [
+        f"{tmp_path}/sources.yaml:1: expected a top-level 'sources:' list"
+    ]
+
+
+def test_unknown_source_id_suggests_the_closest() -> None:
+    with pytest.raises(ConfigError, match="No source with id 'state-press'.*did you mean"):
+        load_config(CONFIG).sources.get("state-press")
