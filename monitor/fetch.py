@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,37 @@ def _size(n: int) -> str:
     return f"{n / _MB:.0f} MB" if n >= _MB else f"{n} bytes"
 
 
+class PerHostTransport(httpx.AsyncBaseTransport):
+    """One small connection pool per host.
+
+    httpcore's pool scans every connection it holds on each request, so a single pool
+    shared by hundreds of hosts costs O(hosts) per request; per-host pools keep it O(1).
+    """
+
+    def __init__(self, connections_per_host: int) -> None:
+        self._limits = httpx.Limits(
+            max_connections=connections_per_host,
+            max_keepalive_connections=connections_per_host,
+        )
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        self._ssl: ssl.SSLContext | None = None  # one for all pools: each costs ~1 MB
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            pool = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
+            self._pools[key] = pool
+        return await pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
+
+
 class Fetcher:
     """Fetches URLs politely and safely; one per process, shared by all sources."""
 
@@ -97,8 +129,10 @@ class Fetcher:
         self.settings = settings
         self._clock = clock
         self._gates: dict[str, _HostGate] = {}
+        # Never queue inside httpcore's pool: its queue costs O(connections) per request.
+        self._in_flight = asyncio.Semaphore(settings.max_connections)
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or PerHostTransport(settings.host_concurrency),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
             timeout=httpx.Timeout(
                 connect=settings.fetch_connect_timeout,
@@ -173,26 +207,30 @@ class Fetcher:
         gate = self._gate(url)
         async with gate.semaphore:
             await self._wait_turn(gate)
-            try:
-                async with asyncio.timeout(self.settings.fetch_deadline):
-                    return await self._request(url, headers)
-            except TimeoutError:
-                raise TransientFetchError(
-                    f"no complete answer within {self.settings.fetch_deadline:.0f} s"
-                ) from None
-            except httpx.TooManyRedirects:
-                raise FetchError(
-                    f"more than {self.settings.fetch_max_redirects} redirects (redirect loop?)"
-                ) from None
-            except httpx.TimeoutException as err:
-                raise TransientFetchError(f"timed out ({type(err).__name__})") from None
-            except httpx.TransportError as err:
-                reason = str(err) or type(err).__name__
-                raise TransientFetchError(f"connection failed: {reason[:200]}") from None
-            except httpx.InvalidURL as err:
-                raise FetchError(f"invalid URL: {err}") from None
-            except httpx.DecodingError as err:
-                raise FetchError(f"undecodable response: {str(err)[:200]}") from None
+            async with self._in_flight:
+                return await self._fetch_guarded(url, headers)
+
+    async def _fetch_guarded(self, url: str, headers: dict[str, str]) -> FetchResult:
+        try:
+            async with asyncio.timeout(self.settings.fetch_deadline):
+                return await self._request(url, headers)
+        except TimeoutError:
+            raise TransientFetchError(
+                f"no complete answer within {self.settings.fetch_deadline:.0f} s"
+            ) from None
+        except httpx.TooManyRedirects:
+            raise FetchError(
+                f"more than {self.settings.fetch_max_redirects} redirects (redirect loop?)"
+            ) from None
+        except httpx.TimeoutException as err:
+            raise TransientFetchError(f"timed out ({type(err).__name__})") from None
+        except httpx.TransportError as err:
+            reason = str(err) or type(err).__name__
+            raise TransientFetchError(f"connection failed: {reason[:200]}") from None
+        except httpx.InvalidURL as err:
+            raise FetchError(f"invalid URL: {err}") from None
+        except httpx.DecodingError as err:
+            raise FetchError(f"undecodable response: {str(err)[:200]}") from None
 
     async def _request(self, url: str, headers: dict[str, str]) -> FetchResult:
         cap = self.settings.fetch_max_bytes

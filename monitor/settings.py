@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     fetch_max_retry_after: float = 60.0
     host_concurrency: int = 4
     host_delay: float = 0.1
-    max_connections: int = 200
+    max_connections: int = 100
     parse_workers: int = Field(default=0, ge=0)
 
     smtp_host: str = "localhost"

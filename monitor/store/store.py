@@ -17,7 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -283,89 +295,63 @@ class Store:
             )
         self._write_sightings(conn, [c.document for c in changes], source_id, now)
 
+    def _upsert(
+        self,
+        conn: Connection,
+        table: Table,
+        rows: list[dict[str, Any]],
+        keys: list[str],
+        update_columns: list[str],
+    ) -> None:
+        """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
+        if not rows:
+            return
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={column: statement.excluded[column] for column in update_columns},
+        )
+        conn.execute(statement, rows)
+
     def _write_sightings(
         self, conn: Connection, docs: list[Document], source_id: str, now: datetime
     ) -> None:
-        ids = [d.id for d in docs]
-        known: set[str] = set()
-        for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(sightings.c.document_id).where(
-                    sightings.c.source_id == source_id, sightings.c.document_id.in_(chunk)
-                )
-            )
-            known.update(row.document_id for row in rows)
-        fresh = [d for d in docs if d.id not in known]
-        if fresh:
-            conn.execute(
-                sightings.insert(),
-                [
-                    {
-                        "document_id": d.id,
-                        "source_id": source_id,
-                        "url": d.url,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
-                    for d in fresh
-                ],
-            )
-        for chunk in _chunks(sorted(known)):
-            conn.execute(
-                update(sightings)
-                .where(sightings.c.source_id == source_id, sightings.c.document_id.in_(chunk))
-                .values(last_seen_at=now)
-            )
+        rows = [
+            {
+                "document_id": d.id,
+                "source_id": source_id,
+                "url": d.url,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for d in docs
+        ]
+        self._upsert(conn, sightings, rows, ["document_id", "source_id"], ["last_seen_at"])
 
     def _write_seen(
         self, conn: Connection, source_id: str, seen: dict[str, str], now: datetime
     ) -> None:
-        known: set[str] = set()
-        for chunk in _chunks(list(seen)):
-            rows = conn.execute(
-                select(seen_items.c.item_key).where(
-                    seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
-                )
-            )
-            known.update(row.item_key for row in rows)
-        fresh = [k for k in seen if k not in known]
-        if fresh:
-            conn.execute(
-                seen_items.insert(),
-                [
-                    {"source_id": source_id, "item_key": k, "fingerprint": seen[k], "seen_at": now}
-                    for k in fresh
-                ],
-            )
-        for key in known:
-            conn.execute(
-                update(seen_items)
-                .where(seen_items.c.source_id == source_id, seen_items.c.item_key == key)
-                .values(fingerprint=seen[key], seen_at=now)
-            )
+        rows = [
+            {"source_id": source_id, "item_key": key, "fingerprint": fp, "seen_at": now}
+            for key, fp in seen.items()
+        ]
+        self._upsert(conn, seen_items, rows, ["source_id", "item_key"], ["fingerprint", "seen_at"])
 
     def _write_validators(
         self, conn: Connection, validators: dict[str, Validators], now: datetime
     ) -> None:
-        keys = {url_key(u): u for u in validators}
-        known: set[str] = set()
-        for chunk in _chunks(list(keys)):
-            rows = conn.execute(
-                select(http_cache.c.url_hash).where(http_cache.c.url_hash.in_(chunk))
-            )
-            known.update(row.url_hash for row in rows)
-        for key, url in keys.items():
-            values = {
-                "etag": validators[url].etag,
-                "last_modified": validators[url].last_modified,
+        rows = [
+            {
+                "url_hash": url_key(url),
+                "url": url,
+                "etag": v.etag,
+                "last_modified": v.last_modified,
                 "updated_at": now,
             }
-            if key in known:
-                conn.execute(
-                    update(http_cache).where(http_cache.c.url_hash == key).values(**values)
-                )
-            else:
-                conn.execute(http_cache.insert().values(url_hash=key, url=url, **values))
+            for url, v in validators.items()
+        ]
+        self._upsert(conn, http_cache, rows, ["url_hash"], ["etag", "last_modified", "updated_at"])
 
     def _write_state(
         self,
@@ -377,26 +363,20 @@ class Store:
         error: str | None,
         item_count: int | None,
     ) -> None:
-        row = conn.execute(
-            select(source_state.c.consecutive_failures).where(source_state.c.source_id == source_id)
-        ).first()
         failed = status == "error"
-        values: dict[str, Any] = {
-            "last_polled_at": now,
-            "last_status": status,
-            "last_error": error,
-            "consecutive_failures": ((row.consecutive_failures if row else 0) + 1) if failed else 0,
-        }
-        if not failed:
-            values["last_success_at"] = now
+        values: dict[str, Any] = {"last_polled_at": now, "last_status": status, "last_error": error}
+        if failed:
+            values["consecutive_failures"] = source_state.c.consecutive_failures + 1
+        else:
+            values.update(consecutive_failures=0, last_success_at=now)
             if item_count is not None:
                 values["last_item_count"] = item_count
-        if row is None:
+        changed = conn.execute(
+            update(source_state).where(source_state.c.source_id == source_id).values(**values)
+        ).rowcount
+        if not changed:
+            values["consecutive_failures"] = 1 if failed else 0
             conn.execute(source_state.insert().values(source_id=source_id, **values))
-        else:
-            conn.execute(
-                update(source_state).where(source_state.c.source_id == source_id).values(**values)
-            )
 
     # -- reading --------------------------------------------------------------------------
 
