@@ -1,0 +1,56 @@
+"""The README's commands and examples are true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def _setup_commands() -> list[str]:
+    section = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", section, flags=re.S)]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    demo, tests = _setup_commands()
+    assert demo.endswith("monitor demo")
+    assert tests.endswith("pytest")
+    ci_lines = (ROOT / ".ci/run").read_text().splitlines()
+    runs = [line.replace("-q ", "") for line in ci_lines if not line.startswith("#")]
+    assert tests.replace("-q ", "") in runs
+
+
+def test_readme_sources_example_is_valid(tmp_path: Path) -> None:
+    [example] = [b for b in _blocks("yaml") if b.startswith("sources:")]
+    (tmp_path / "sources.yaml").write_text(example)
+    ids = [s.id for s in load_config(tmp_path).sources.sources]
+    assert ids == ["state-press-releases", "treasury-press-releases"]
+
+
+def test_readme_check_output_is_what_check_prints(tmp_path: Path) -> None:
+    section = README.split("monitor check\n```", 1)[1]
+    shown = re.search(r"```\n(.*?)```", section, flags=re.S)
+    assert shown is not None
+    for line in shown.group(1).strip().splitlines():
+        message = line.split(":", 2)[2]
+        source_id = re.search(r"source '([^']+)'", message).group(1)  # type: ignore[union-attr]
+        option = "every: 5s" if "every" in message else "folow_links: true"
+        (tmp_path / "sources.yaml").write_text(
+            f"sources:\n  - id: {source_id}\n    type: rss\n    url: https://e.org/\n"
+            f"    {option}\n"
+        )
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path)
+        assert [m.split(":", 2)[2] for m in info.value.messages] == [message]
