@@ -235,4 +235,6 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
 
 async def run_sources(sources: Iterable[SourceOptions], ctx: PollContext) -> list[PollResult]:
     """Poll every source concurrently (the fetcher enforces per-host limits)."""
-    return list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    ctx.store.flush()
+    return results

@@ -56,6 +56,9 @@ def test_second_poll_is_conditional_and_stores_nothing(
     assert {r.status for r in results} == {"not_modified"}
     assert all(not r.changes for r in results)
     assert store.count_documents() == before
+    states = store.source_states()
+    assert {s.last_status for s in states.values()} == {"not_modified"}
+    assert {s.consecutive_failures for s in states.values()} == {0}
     second = production_server.requests_to(STATE_FEED)[-1].headers
     assert "If-None-Match" in second and "If-Modified-Since" in second
 

@@ -10,6 +10,7 @@ release that a first source reported: recorded, never a new version).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # already there, start-up skips loading Alembic (half a second of imports).
 SCHEMA_REVISION = "0001"
 _CHUNK = 500
+_VALIDATOR_CACHE = 100_000
+_TOUCH_BATCH = 200
+_TOUCH_SECONDS = 5.0
 
 
 def url_key(url: str) -> str:
@@ -88,6 +92,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._validators: dict[str, Validators | None] = {}
+        # Polls answered 304 only move timestamps: their state is written in batches.
+        self._touched: dict[str, datetime] = {}
+        self._touched_since = 0.0
 
     @classmethod
     def open(cls, database_url: str, *, migrate: bool = True) -> Store:
@@ -133,6 +141,7 @@ class Store:
             ) from None
 
     def close(self) -> None:
+        self.flush()
         self.engine.dispose()
 
     @contextmanager
@@ -146,14 +155,27 @@ class Store:
     # -- HTTP validators and feed items ------------------------------------------------
 
     def validators(self, url: str) -> Validators | None:
-        """The ETag / Last-Modified last received for `url`."""
+        """The ETag / Last-Modified last received for `url`.
+
+        Cached in memory after the first read: if another replica stored newer validators,
+        the worst case is one full response where a 304 would have done.
+        """
+        if url in self._validators:
+            return self._validators[url]
         with self._transaction() as conn:
             row = conn.execute(
                 select(http_cache.c.etag, http_cache.c.last_modified).where(
                     http_cache.c.url_hash == url_key(url)
                 )
             ).first()
-        return Validators(etag=row.etag, last_modified=row.last_modified) if row else None
+        found = Validators(etag=row.etag, last_modified=row.last_modified) if row else None
+        self._remember_validators({url: found})
+        return found
+
+    def _remember_validators(self, validators: dict[str, Validators | None]) -> None:
+        if len(self._validators) + len(validators) > _VALIDATOR_CACHE:
+            self._validators.clear()
+        self._validators.update(validators)
 
     def fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
         """The fingerprint stored for each feed item key this source has seen."""
@@ -187,6 +209,12 @@ class Store:
 
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
+        if status == "not_modified" and not docs and not seen and not validators:
+            if not dry_run:
+                self._touch(source_id, now)
+            return []
+        if not dry_run:
+            self._touched.pop(source_id, None)
         unique = list({doc.id: doc for doc in docs}.values())
         with self._transaction() as conn:
             existing = self._existing(conn, [d.id for d in unique])
@@ -199,13 +227,36 @@ class Store:
                 self._write_seen(conn, source_id, seen, now)
             if validators:
                 self._write_validators(conn, validators, now)
+                self._remember_validators(dict(validators))
             self._write_state(
                 conn, source_id, now, status=status, error=None, item_count=item_count
             )
         return changes
 
+    def _touch(self, source_id: str, now: datetime) -> None:
+        if not self._touched:
+            self._touched_since = time.monotonic()
+        self._touched[source_id] = now
+        if (
+            len(self._touched) >= _TOUCH_BATCH
+            or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the state of sources whose polls were answered 304 (batched)."""
+        touched, self._touched = self._touched, {}
+        if not touched:
+            return
+        with self._transaction() as conn:
+            for source_id, when in touched.items():
+                self._write_state(
+                    conn, source_id, when, status="not_modified", error=None, item_count=None
+                )
+
     def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
         """Count a failed poll against the source."""
+        self._touched.pop(source_id, None)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
 
@@ -381,6 +432,7 @@ class Store:
     # -- reading --------------------------------------------------------------------------
 
     def source_states(self) -> dict[str, SourceState]:
+        self.flush()
         with self._transaction() as conn:
             rows = conn.execute(select(source_state)).all()
         return {row.source_id: SourceState(**row._mapping) for row in rows}
