@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import resource
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from multiprocessing.connection import Connection
@@ -129,16 +129,24 @@ async def run(args: argparse.Namespace, urls: list[str], database_url: str) -> N
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     total = args.feeds * args.items
-    print(f"feeds={args.feeds} items/feed={args.items} hosts={args.hosts} "
-          f"latency={args.latency * 1000:.0f}ms content_words={args.content_words} "
-          f"parse_workers={args.parse_workers} "
-          f"host_concurrency={settings.host_concurrency} host_delay={settings.host_delay}s")
-    print(f"cycle 1: wall {wall1:.2f} s, cpu {cpu1:.2f} s, {new}/{total} new documents, "
-          f"{total / wall1:,.0f} items/s")
-    print(f"cycle 2: wall {wall2:.2f} s, cpu {cpu2:.3f} s, {not_modified} not modified (304), "
-          f"cpu ratio {cpu2 / cpu1:.1%} of cycle 1")
-    print(f"peak RSS {peak_mb:.0f} MB (poller)"
-          + (f", largest parse worker {workers_mb:.0f} MB" if executor else ""))
+    print(
+        f"feeds={args.feeds} items/feed={args.items} hosts={args.hosts} "
+        f"latency={args.latency * 1000:.0f}ms content_words={args.content_words} "
+        f"parse_workers={args.parse_workers} "
+        f"host_concurrency={settings.host_concurrency} host_delay={settings.host_delay}s"
+    )
+    print(
+        f"cycle 1: wall {wall1:.2f} s, cpu {cpu1:.2f} s, {new}/{total} new documents, "
+        f"{total / wall1:,.0f} items/s"
+    )
+    print(
+        f"cycle 2: wall {wall2:.2f} s, cpu {cpu2:.3f} s, {not_modified} not modified (304), "
+        f"cpu ratio {cpu2 / cpu1:.1%} of cycle 1"
+    )
+    print(
+        f"peak RSS {peak_mb:.0f} MB (poller)"
+        + (f", largest parse worker {workers_mb:.0f} MB" if executor else "")
+    )
 
 
 def main() -> None:
@@ -147,8 +155,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per response")
     parser.add_argument("--hosts", type=int, default=100, help="loopback addresses to spread over")
-    parser.add_argument("--content-words", type=int, default=0,
-                        help="full text per item in content:encoded (0: description only)")
+    parser.add_argument(
+        "--content-words",
+        type=int,
+        default=0,
+        help="full text per item in content:encoded (0: description only)",
+    )
     parser.add_argument("--parse-workers", type=int, default=0)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the poller")
     args = parser.parse_args()

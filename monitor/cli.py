@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,11 +99,16 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
 
     async def poll() -> list[Any]:
         async with Fetcher(state.settings) as fetcher:
-            return await run_sources(
-                sources, PollContext(fetcher=fetcher, store=store, dry_run=dry_run)
-            )
+            ctx = PollContext(fetcher=fetcher, store=store, dry_run=dry_run, executor=executor)
+            return await run_sources(sources, ctx)
 
-    results = asyncio.run(poll())
+    workers = state.settings.parse_workers
+    executor = ProcessPoolExecutor(workers) if workers else None
+    try:
+        results = asyncio.run(poll())
+    finally:
+        if executor:
+            executor.shutdown()
     store.close()
     click.echo(changes_table(results))
     click.echo("")

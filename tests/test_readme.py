@@ -48,8 +48,7 @@ def test_readme_check_output_is_what_check_prints(tmp_path: Path) -> None:
         source_id = re.search(r"source '([^']+)'", message).group(1)  # type: ignore[union-attr]
         option = "every: 5s" if "every" in message else "folow_links: true"
         (tmp_path / "sources.yaml").write_text(
-            f"sources:\n  - id: {source_id}\n    type: rss\n    url: https://e.org/\n"
-            f"    {option}\n"
+            f"sources:\n  - id: {source_id}\n    type: rss\n    url: https://e.org/\n    {option}\n"
         )
         with pytest.raises(ConfigError) as info:
             load_config(tmp_path)
