@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 
 from monitor.models import Document, RawItem
@@ -10,6 +11,11 @@ from monitor.normalize.dates import parse_dates
 from monitor.normalize.text import clean_line, html_to_text
 from monitor.normalize.urls import canonical_url, document_id
 
+_OFFICE = re.compile(
+    r"^(?:the )?(?:office|bureau|department|ministry|embassy|mission|secretariat|press office)"
+    r" (?:of|for|to)\b",
+    re.IGNORECASE,
+)
 MAX_TITLE = 1000
 MAX_SUMMARY = 600
 MAX_BODY = 1_000_000
@@ -46,6 +52,12 @@ def normalize(
         later_published, later_updated = parse_dates(raw.updated, timezone)
         updated = later_updated or later_published or updated
     authors = list(dict.fromkeys(a for a in (clean_line(x) for x in raw.authors) if a))
+    office = clean_line(raw.office) if raw.office else None
+    # Feeds often name the issuing office as the author ("Office of the Spokesperson").
+    offices = [a for a in authors if _OFFICE.match(a)]
+    if offices:
+        authors = [a for a in authors if a not in offices]
+        office = office or offices[0]
     return Document(
         id=document_id(url, anchor),
         source_id=source_id,
@@ -55,7 +67,7 @@ def normalize(
         published_at=published,
         updated_at=updated,
         authors=authors,
-        office=clean_line(raw.office) if raw.office else None,
+        office=office,
         location=clean_line(raw.location) if raw.location else None,
         summary=summary,
         body=body,

@@ -107,7 +107,7 @@ def element_paragraphs(root: lxml.html.HtmlElement) -> list[str]:
 
 def html_to_text(html: str) -> str:
     """Clean text of an HTML fragment: paragraphs separated by blank lines."""
-    if "<" not in html:
+    if "<" not in html and "&" not in html:
         lines = [clean_line(p) for p in re.split(r"\n\s*\n", html)]
         return "\n\n".join(line for line in lines if line and not is_boilerplate(line))
     root = parse_fragment(html)

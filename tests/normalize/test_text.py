@@ -37,3 +37,9 @@ def test_broken_html_still_gives_its_text() -> None:
 
 def test_plain_text_keeps_paragraphs() -> None:
     assert html_to_text("one\n\n two  words ") == "one\n\ntwo words"
+
+
+def test_entities_in_text_without_markup_are_decoded() -> None:
+    assert html_to_text("launched the Working Group [&#8230;]") == (
+        "launched the Working Group […]"
+    )

@@ -67,3 +67,16 @@ def test_empty_but_valid_feed_is_no_error() -> None:
     source = RssSource(RssOptions(id="t", type="rss", url="https://e.org/f"))
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
     assert source.parse(body, "https://e.org/f", "application/rss+xml") == []
+
+
+def test_feed_author_that_is_an_office_becomes_the_office() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.normalize import normalize
+
+    note, remarks = _parse("state/press-releases.rss", kind_from_category=True)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    doc = normalize(note, source_id="state", fetched_at=now)
+    assert (doc.office, doc.authors) == ("Office of the Spokesperson", [])
+    assert "&#8230;" not in doc.summary
+    assert normalize(remarks, source_id="state", fetched_at=now).authors == ["Michael R. Pompeo"]
