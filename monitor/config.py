@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError
+from monitor.rules.matcher import OnUpdate, Rule, RuleSet
+from monitor.rules.query import Node, Or, QuerySyntaxError, parse_query
 from monitor.sources import SourceOptions, known_types
 from monitor.sources.base import options_model
 
@@ -157,15 +159,128 @@ def parse_sources(loaded: LoadedYaml) -> SourcesConfig:
     return SourcesConfig(sources=sources)
 
 
+class RuleSpec(BaseModel):
+    """One entry of rules.yaml, before its query is parsed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    query: str
+    sources: list[str] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=list)
+    notify: list[str] = Field(default_factory=list)
+    on_update: OnUpdate = "new-match"
+
+
+def _query_error(err: QuerySyntaxError) -> str:
+    where = f" at column {err.column}" if err.column else ""
+    return f"{err.message}{where}\n{err.caret()}"
+
+
+def _parse_terms(loaded: LoadedYaml, errors: list[str]) -> dict[str, Node]:
+    file, terms = loaded.file, loaded.data.get("terms") or {}
+    if not isinstance(terms, dict):
+        errors.append(f"{file}:{loaded.line_of(('terms',))}: 'terms' must map names to lists")
+        return {}
+    lists: dict[str, Node] = {}
+    for name, entries in terms.items():
+        line = loaded.line_of(("terms", str(name)))
+        if not isinstance(entries, list) or not entries:
+            errors.append(f"{file}:{line}: term list '{name}': expected a non-empty list")
+            continue
+        nodes: list[Node] = []
+        for index, entry in enumerate(entries):
+            try:
+                if "@" in str(entry):
+                    raise QuerySyntaxError("term lists cannot refer to other lists", str(entry))
+                nodes.append(parse_query(str(entry)))
+            except QuerySyntaxError as err:
+                where = loaded.line_of(("terms", str(name), index))
+                errors.append(f"{file}:{where}: term list '{name}': {_query_error(err)}")
+        if nodes:
+            lists[str(name)] = nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
+    return lists
+
+
+def parse_rules(loaded: LoadedYaml) -> RuleSet:
+    """Validate rules.yaml: term lists, then each rule and its query."""
+    file, data = loaded.file, loaded.data
+    if data is None:
+        return RuleSet([])
+    if not isinstance(data, dict) or not isinstance(data.get("rules", []), list):
+        raise ConfigError(f"{file}:1: expected 'terms:' (optional) and a 'rules:' list")
+    errors: list[str] = []
+    lists = _parse_terms(loaded, errors)
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data.get("rules") or []):
+        path: Path_ = ("rules", index)
+        line = loaded.line_of(path)
+        if not isinstance(entry, dict):
+            errors.append(f"{file}:{line}: rule #{index + 1}: expected a mapping")
+            continue
+        label = f"rule '{entry['id']}'" if entry.get("id") else f"rule #{index + 1}"
+        try:
+            spec = RuleSpec.model_validate(entry)
+        except ValidationError as err:
+            for item in err.errors():
+                where = loaded.line_of((*path, *item["loc"]))
+                errors.append(f"{file}:{where}: {label}: {_describe(item, RuleSpec)}")
+            continue
+        try:
+            ast = parse_query(spec.query, lists)
+        except QuerySyntaxError as err:
+            where = loaded.line_of((*path, "query"))
+            errors.append(f"{file}:{where}: {label}: query: {_query_error(err)}")
+            continue
+        if spec.id in seen:
+            errors.append(f"{file}:{line}: {label}: duplicate id (first on line {seen[spec.id]})")
+            continue
+        seen[spec.id] = line
+        rules.append(
+            Rule(
+                id=spec.id,
+                name=spec.name,
+                query=spec.query,
+                ast=ast,
+                sources=tuple(spec.sources),
+                kinds=tuple(spec.kinds),
+                notify=tuple(spec.notify),
+                on_update=spec.on_update,
+            )
+        )
+    if errors:
+        raise ConfigError(errors)
+    return RuleSet(rules, lists)
+
+
 @dataclass
 class Config:
     """Everything in the config directory, validated."""
 
     directory: Path
     sources: SourcesConfig
+    rules: RuleSet
 
 
 def load_config(directory: Path) -> Config:
-    """Load and validate the config directory; raises ConfigError listing every problem."""
-    sources = parse_sources(load_yaml(directory / "sources.yaml"))
-    return Config(directory=directory, sources=sources)
+    """Load and validate the config directory; raises ConfigError listing every problem.
+
+    `rules.yaml` is optional (no rules: documents are stored, nothing matches).
+    """
+    errors: list[str] = []
+    sources: SourcesConfig | None = None
+    rules = RuleSet([])
+    try:
+        sources = parse_sources(load_yaml(directory / "sources.yaml"))
+    except ConfigError as err:
+        errors += err.messages
+    if (directory / "rules.yaml").exists():
+        try:
+            rules = parse_rules(load_yaml(directory / "rules.yaml"))
+        except ConfigError as err:
+            errors += err.messages
+    if errors or sources is None:
+        raise ConfigError(errors)
+    return Config(directory=directory, sources=sources, rules=rules)

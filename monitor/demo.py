@@ -12,7 +12,7 @@ from monitor.fetch import Fetcher
 from monitor.fixture_server import FixtureServer, RewriteTransport, load_url_map
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_sources
-from monitor.report import changes_table, summary_table
+from monitor.report import changes_table, matches_report, summary_table
 from monitor.settings import Settings
 from monitor.store import Store
 
@@ -22,7 +22,9 @@ def default_fixtures_dir() -> Path:
 
 
 async def _cycle(config_dir: Path, ctx: PollContext) -> list[PollResult]:
-    return await run_sources(load_config(config_dir).sources.sources, ctx)
+    config = load_config(config_dir)
+    ctx.rules = config.rules
+    return await run_sources(config.sources.sources, ctx)
 
 
 def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] = print) -> int:
@@ -57,6 +59,8 @@ def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] =
         echo(changes_table(first))
         echo("")
         echo(summary_table(first))
+        echo(f"\n== Rule matches ({len(config.rules)} rules in {config_dir / 'rules.yaml'}) ==")
+        echo(matches_report(first))
         echo("\n== Second poll (nothing changed: conditional GETs answered 304) ==")
         echo(summary_table(second))
         count = store.count_documents()

@@ -61,10 +61,11 @@ Change = Literal["new", "updated", "unchanged", "sighting"]
 
 @dataclass
 class StoredChange:
-    """What the store did with one Document."""
+    """What the store did with one Document, and the rules it matched."""
 
     document: Document
     change: Change
+    matches: list[Match] = field(default_factory=list)
 
 
 @dataclass
@@ -81,3 +82,25 @@ class PollResult:
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change == change)
+
+
+class Match(BaseModel):
+    """A rule that matched a document version, with the evidence."""
+
+    rule_id: str
+    rule_name: str
+    document_id: str
+    version: int
+    field: str
+    terms: list[str]
+    snippet: str
+    highlights: list[tuple[int, int]] = Field(default_factory=list)
+
+    def marked(self, before: str = "**", after: str = "**") -> str:
+        """The snippet with matched words wrapped (default: **bold**)."""
+        out, last = [], 0
+        for start, end in self.highlights:
+            out += [self.snippet[last:start], before, self.snippet[start:end], after]
+            last = end
+        out.append(self.snippet[last:])
+        return "".join(out)

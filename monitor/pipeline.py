@@ -20,6 +20,7 @@ from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.models import Document, PollResult, RawItem
 from monitor.normalize import normalize
 from monitor.normalize.urls import canonical_url
+from monitor.rules import RuleSet
 from monitor.sources import SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
@@ -40,6 +41,7 @@ class PollContext:
     clock: Callable[[], datetime] = utcnow
     dry_run: bool = False
     executor: Executor | None = None
+    rules: RuleSet | None = None
 
 
 @dataclass
@@ -210,6 +212,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         validators=validators,
         item_count=len(items),
         dry_run=ctx.dry_run,
+        match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
     )
 
 

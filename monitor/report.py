@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from monitor.models import PollResult
+from monitor.models import Match, PollResult
 
 
 def _when(value: datetime | None) -> str:
@@ -84,3 +84,23 @@ def documents_table(rows: list[Any]) -> str:
     return table(
         ["ID", "SOURCE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"], body, [12, 24, 14, 16, 2]
     )
+
+
+def matches_report(results: list[PollResult], mark: Callable[[Match], str] | None = None) -> str:
+    """Every rule match of a poll cycle: rule, document, and the matching sentence."""
+    render = mark or (lambda m: m.marked())
+    blocks = []
+    for r in results:
+        for c in r.changes:
+            for m in c.matches:
+                update = " (updated document)" if c.change == "updated" else ""
+                blocks.append(
+                    f"[{m.rule_id}] {m.rule_name}{update}\n"
+                    f"  {c.document.title}\n"
+                    f"  {r.source_id} · {c.document.kind or '-'} · "
+                    f"{_when(c.document.published_at)} UTC · {c.document.url}\n"
+                    f"  > {render(m)}"
+                )
+    if not blocks:
+        return "No rule matched."
+    return "\n\n".join(blocks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     inspect,
     select,
     text,
@@ -36,20 +37,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.fetch import Validators
-from monitor.models import Change, Document, StoredChange
+from monitor.models import Change, Document, Match, StoredChange
 from monitor.store.tables import (
     document_versions,
     documents,
     http_cache,
+    matches,
     seen_items,
     sightings,
     source_state,
 )
 
+Matcher = Callable[[Document, Document | None], list[Match]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -204,9 +207,12 @@ class Store:
         item_count: int | None = None,
         status: str = "ok",
         dry_run: bool = False,
+        match: Matcher | None = None,
     ) -> list[StoredChange]:
         """Store one successful poll atomically; returns what happened to each document.
 
+        New and updated documents are matched with `match(document, previous_version)` and
+        the matches are written in the same transaction as the documents.
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
         if status == "not_modified" and not docs and not seen and not validators:
@@ -219,10 +225,20 @@ class Store:
         with self._transaction() as conn:
             existing = self._existing(conn, [d.id for d in unique])
             changes = [self._classify(doc, existing.get(doc.id), source_id) for doc in unique]
+            if match is not None:
+                for change in changes:
+                    if change.change in ("new", "updated"):
+                        previous = (
+                            self._version(conn, change.document.id, change.document.version - 1)
+                            if change.change == "updated"
+                            else None
+                        )
+                        change.matches = match(change.document, previous)
             if dry_run:
                 conn.rollback()
                 return changes
             self._write_documents(conn, changes, source_id, now)
+            self._write_matches(conn, [m for c in changes for m in c.matches], now)
             if seen:
                 self._write_seen(conn, source_id, seen, now)
             if validators:
@@ -345,6 +361,62 @@ class Store:
                 ],
             )
         self._write_sightings(conn, [c.document for c in changes], source_id, now)
+
+    @staticmethod
+    def _version(conn: Connection, doc_id: str, version: int) -> Document | None:
+        row = conn.execute(
+            select(document_versions.c.data).where(
+                document_versions.c.document_id == doc_id, document_versions.c.version == version
+            )
+        ).first()
+        return Document.model_validate(row.data) if row else None
+
+    @staticmethod
+    def _write_matches(conn: Connection, found: list[Match], now: datetime) -> None:
+        if found:
+            conn.execute(
+                matches.insert(),
+                [
+                    {
+                        "rule_id": m.rule_id,
+                        "rule_name": m.rule_name,
+                        "document_id": m.document_id,
+                        "version": m.version,
+                        "field": m.field,
+                        "terms": m.terms,
+                        "snippet": m.snippet,
+                        "highlights": [list(h) for h in m.highlights],
+                        "matched_at": now,
+                    }
+                    for m in found
+                ],
+            )
+
+    def matches(
+        self, *, document_id: str | None = None, rule_id: str | None = None, limit: int = 100
+    ) -> list[Match]:
+        """Stored matches, newest first."""
+        query = select(matches)
+        if document_id:
+            query = query.where(matches.c.document_id == document_id)
+        if rule_id:
+            query = query.where(matches.c.rule_id == rule_id)
+        query = query.order_by(matches.c.matched_at.desc(), matches.c.id.desc()).limit(limit)
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Match(
+                rule_id=r.rule_id,
+                rule_name=r.rule_name,
+                document_id=r.document_id,
+                version=r.version,
+                field=r.field,
+                terms=r.terms,
+                snippet=r.snippet,
+                highlights=[tuple(h) for h in r.highlights],
+            )
+            for r in rows
+        ]
 
     def _upsert(
         self,
@@ -491,8 +563,43 @@ class Store:
         with self._transaction() as conn:
             return list(conn.execute(query).all())
 
-    def count_documents(self) -> int:
-        from sqlalchemy import func
+    def _documents_filter(self, query: Any, since: datetime | None, source_id: str | None) -> Any:
+        if since is not None:
+            query = query.where(
+                func.coalesce(documents.c.published_at, documents.c.first_seen_at) >= since
+            )
+        if source_id:
+            query = query.where(documents.c.source_id == source_id)
+        return query
 
+    def count_documents(self, since: datetime | None = None, source_id: str | None = None) -> int:
+        query = self._documents_filter(
+            select(func.count()).select_from(documents), since, source_id
+        )
         with self._transaction() as conn:
-            return int(conn.execute(select(func.count()).select_from(documents)).scalar_one())
+            return int(conn.execute(query).scalar_one())
+
+    def iter_documents(
+        self, since: datetime | None = None, source_id: str | None = None, batch: int = 500
+    ) -> Iterator[Document]:
+        """Latest versions of stored documents, oldest first, read in batches."""
+        last = ""
+        while True:
+            query = (
+                select(documents.c.id, document_versions.c.data)
+                .join(
+                    document_versions,
+                    (document_versions.c.document_id == documents.c.id)
+                    & (document_versions.c.version == documents.c.version),
+                )
+                .where(documents.c.id > last)
+                .order_by(documents.c.id)
+                .limit(batch)
+            )
+            with self._transaction() as conn:
+                rows = conn.execute(self._documents_filter(query, since, source_id)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield Document.model_validate(row.data)
+            last = rows[-1].id

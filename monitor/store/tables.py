@@ -112,3 +112,19 @@ source_state = Table(
     Column("last_error", Text),
     Column("last_item_count", Integer),
 )
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(100), nullable=False, index=True),
+    Column("document_id", String(64), ForeignKey("documents.id"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("field", String(20), nullable=False),
+    Column("terms", JSON, nullable=False),
+    Column("snippet", Text, nullable=False),
+    Column("highlights", JSON, nullable=False),
+    Column("rule_name", Text, nullable=False),
+    Column("matched_at", UTCDateTime, nullable=False, index=True),
+    UniqueConstraint("rule_id", "document_id", "version", name="uq_matches_rule_document_version"),
+)

@@ -1,0 +1,312 @@
+"""All rules compiled together: one pass over a document finds every rule's terms.
+
+Compilation picks, for every rule, a *trigger*: a set of words (or word prefixes) at least
+one of which must occur for the rule to match (for AND, the rarest-looking child's; for
+OR, all children's). Matching a document then:
+
+1. folds its title, body and authors into words once (`tokens.words`);
+2. intersects its distinct words with the trigger index (a set operation in C) and looks
+   its words' first three letters up in the prefix index, giving the candidate rules;
+3. evaluates only those rules' Boolean logic, with per-document caches of positions.
+
+Rules with no trigger (a query that is only a NOT) are evaluated for every document.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from monitor.models import Document, Match
+from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, patterns
+from monitor.rules.snippets import build_snippet
+from monitor.rules.tokens import tokenize, words
+
+OnUpdate = Literal["new-match", "always", "never"]
+DEFAULT_FIELDS = ("title", "body")
+Span = tuple[str, int, int]  # field, first token, end token (exclusive)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A watch rule: a parsed query plus filters and routing."""
+
+    id: str
+    name: str
+    query: str
+    ast: Node
+    sources: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    on_update: OnUpdate = "new-match"
+
+    def applies_to(self, doc: Document) -> bool:
+        if self.sources and not any(fnmatch.fnmatchcase(doc.source_id, g) for g in self.sources):
+            return False
+        kind = (doc.kind or "").lower()
+        return not self.kinds or any(fnmatch.fnmatchcase(kind, g.lower()) for g in self.kinds)
+
+
+Trigger = frozenset[tuple[bool, str]]  # (is_prefix, text)
+
+
+def _trigger(node: Node) -> Trigger | None:
+    if isinstance(node, Pattern):
+        exact = [t for t, prefix in node.parts if not prefix]
+        if exact:
+            return frozenset({(False, max(exact, key=len))})
+        return frozenset({(True, node.parts[0][0])})
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Near):
+        options = [t for t in (_trigger(node.left), _trigger(node.right)) if t is not None]
+        return min(options, key=_cost) if options else None
+    children = [_trigger(c) for c in node.children]
+    if isinstance(node, Or):
+        if any(c is None for c in children):
+            return None
+        return frozenset().union(*children)  # type: ignore[arg-type]
+    options = [c for c in children if c is not None]
+    return min(options, key=_cost) if options else None
+
+
+def _cost(trigger: Trigger) -> tuple[int, int]:
+    # Fewer alternatives and longer words are rarer in text: a cheaper trigger.
+    return (len(trigger), -min(len(text) for _, text in trigger))
+
+
+@dataclass
+class _Doc:
+    """One document's words, with caches filled as rules ask for them."""
+
+    tokens: dict[str, list[str]]
+    unique: dict[str, set[str]]
+    _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    _heads: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, doc: Document) -> _Doc:
+        tokens = {
+            "title": words(doc.title),
+            "body": words(doc.body),
+            "author": words(" ; ".join(doc.authors)),
+        }
+        return cls(tokens, {f: set(t) for f, t in tokens.items()})
+
+    def all_words(self) -> set[str]:
+        return self.unique["title"] | self.unique["body"] | self.unique["author"]
+
+    def positions(self, field_name: str, word: str) -> list[int]:
+        index = self._positions.get(field_name)
+        if index is None:
+            index = {}
+            for i, token in enumerate(self.tokens[field_name]):
+                index.setdefault(token, []).append(i)
+            self._positions[field_name] = index
+        return index.get(word, [])
+
+    def completions(self, field_name: str, prefix: str) -> list[str]:
+        heads = self._heads.get(field_name)
+        if heads is None:
+            heads = {}
+            for word in self.unique[field_name]:
+                heads.setdefault(word[:MIN_PREFIX], []).append(word)
+            self._heads[field_name] = heads
+        return [w for w in heads.get(prefix[:MIN_PREFIX], ()) if w.startswith(prefix)]
+
+    def _matching(self, field_name: str, text: str, prefix: bool) -> list[str]:
+        if prefix:
+            return self.completions(field_name, text)
+        return [text] if text in self.unique[field_name] else []
+
+    def spans(self, pattern: Pattern) -> list[Span]:
+        """Every occurrence of a pattern, as (field, start, end) token spans."""
+        cached = self._cache.get(pattern)
+        if cached is not None:
+            return cached
+        found: list[Span] = []
+        for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
+            first, first_prefix = pattern.parts[0]
+            starts = sorted(
+                p
+                for w in self._matching(field_name, first, first_prefix)
+                for p in self.positions(field_name, w)
+            )
+            tokens = self.tokens[field_name]
+            size = len(pattern.parts)
+            for start in starts:
+                if start + size > len(tokens):
+                    continue
+                if all(
+                    tokens[start + k].startswith(t) if pre else tokens[start + k] == t
+                    for k, (t, pre) in enumerate(pattern.parts[1:], start=1)
+                ):
+                    found.append((field_name, start, start + size))
+        self._cache[pattern] = found
+        return found
+
+    def present(self, pattern: Pattern) -> bool:
+        if len(pattern.parts) == 1 and not pattern.parts[0][1]:
+            word = pattern.parts[0][0]
+            fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
+            return any(word in self.unique[f] for f in fields)
+        return bool(self.spans(pattern))
+
+
+def _near_spans(node: Node, doc: _Doc) -> list[Span]:
+    if isinstance(node, Pattern):
+        return doc.spans(node)
+    if isinstance(node, Or):
+        return [s for child in node.children for s in _near_spans(child, doc)]
+    if isinstance(node, Near):
+        out: list[Span] = []
+        rights = _near_spans(node.right, doc)
+        for fa, sa, ea in _near_spans(node.left, doc):
+            for fb, sb, eb in rights:
+                if fa != fb:
+                    continue
+                gap = sb - ea + 1 if ea <= sb else sa - eb + 1 if eb <= sa else 0
+                if gap <= node.distance:
+                    out.append((fa, min(sa, sb), max(ea, eb)))
+        return out
+    return []  # And/Not are rejected by the parser inside NEAR
+
+
+def evaluate(node: Node, doc: _Doc) -> bool:
+    """Whether a query is true of a document."""
+    if isinstance(node, Pattern):
+        return doc.present(node)
+    if isinstance(node, And):
+        return all(evaluate(c, doc) for c in node.children)
+    if isinstance(node, Or):
+        return any(evaluate(c, doc) for c in node.children)
+    if isinstance(node, Not):
+        return not evaluate(node.child, doc)
+    return bool(_near_spans(node, doc))
+
+
+def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
+    """(term key, span) of what made the query true: NEAR pairs, and positive terms."""
+    out: list[tuple[str, Span]] = []
+    if isinstance(node, Near):
+        windows = _near_spans(node, doc)
+        for pattern in patterns(node):
+            out += [
+                (pattern.describe(), s)
+                for s in doc.spans(pattern)
+                if any(s[0] == w[0] and s[1] >= w[1] and s[2] <= w[2] for w in windows)
+            ]
+        return out
+    if isinstance(node, Pattern):
+        return [(node.describe(), s) for s in doc.spans(node)]
+    if isinstance(node, Not):
+        return []
+    return [
+        item
+        for child in node.children
+        if evaluate(child, doc)
+        for item in _evidence_spans(child, doc)
+    ]
+
+
+class RuleSet:
+    """Rules compiled for matching many documents quickly (plus the term lists they use)."""
+
+    def __init__(self, rules: Iterable[Rule], lists: dict[str, Node] | None = None) -> None:
+        self.rules: list[Rule] = list(rules)
+        self.lists: dict[str, Node] = dict(lists or {})
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: dict[str, list[tuple[str, list[int]]]] = {}
+        self._always: list[int] = []
+        prefix_rules: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            trigger = _trigger(rule.ast)
+            if trigger is None:
+                self._always.append(index)
+                continue
+            for is_prefix, text in trigger:
+                target = prefix_rules if is_prefix else self._exact
+                target.setdefault(text, []).append(index)
+        for text, indices in prefix_rules.items():
+            self._prefix.setdefault(text[:MIN_PREFIX], []).append((text, indices))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def _candidates(self, doc: _Doc) -> list[int]:
+        all_words = doc.all_words()
+        found: set[int] = set(self._always)
+        for word in all_words & self._exact.keys():
+            found.update(self._exact[word])
+        if self._prefix:
+            for word in all_words:
+                entries = self._prefix.get(word[:MIN_PREFIX])
+                if entries:
+                    for prefix, indices in entries:
+                        if word.startswith(prefix):
+                            found.update(indices)
+        return sorted(found)
+
+    def matching_rules(self, document: Document) -> list[Rule]:
+        """The rules whose query and filters are true of `document` (no evidence)."""
+        doc = _Doc.of(document)
+        return [
+            self.rules[i]
+            for i in self._candidates(doc)
+            if self.rules[i].applies_to(document) and evaluate(self.rules[i].ast, doc)
+        ]
+
+    def match(self, document: Document, previous: Document | None = None) -> list[Match]:
+        """Matches of `document`; for an update, rules follow their `on_update` policy."""
+        rules = self.matching_rules(document)
+        if previous is not None and rules:
+            before = {r.id for r in self.matching_rules(previous)}
+            rules = [
+                r
+                for r in rules
+                if r.on_update == "always" or (r.on_update == "new-match" and r.id not in before)
+            ]
+        if not rules:
+            return []
+        doc = _Doc.of(document)
+        return [explain(rule, document, doc) for rule in rules]
+
+
+def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
+    """The Match of a rule known to match: terms, field and the snippet with highlights."""
+    doc = doc or _Doc.of(document)
+    evidence = _evidence_spans(rule.ast, doc)
+    texts = {"title": document.title, "body": document.body, "author": " ; ".join(document.authors)}
+    tokens = {f: tokenize(texts[f]) for f in {span[0] for _, span in evidence}}
+    terms: dict[str, None] = {}
+    for _, (f, s, e) in evidence:
+        terms.setdefault(texts[f][tokens[f][s].start : tokens[f][e - 1].end], None)
+    field_name = (
+        "body"
+        if any(span[0] == "body" for _, span in evidence)
+        else (evidence[0][1][0] if evidence else "title")
+    )
+    hits = [(key, s, e) for key, (f, s, e) in evidence if f == field_name]
+    source = texts[field_name] if hits else document.title
+    snippet, highlights = build_snippet(source, tokens.get(field_name, []), hits)
+    return Match(
+        rule_id=rule.id,
+        rule_name=rule.name,
+        document_id=document.id,
+        version=document.version,
+        field=field_name,
+        terms=list(terms),
+        snippet=snippet or document.title[:300],
+        highlights=highlights,
+    )
+
+
+def match_all(rules: Sequence[Rule], document: Document) -> list[Match]:
+    """Convenience: compile and match once (tests and one-off checks)."""
+    return RuleSet(rules).match(document)

@@ -1,0 +1,105 @@
+"""The sentence around a match, trimmed, with the matched words' positions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from monitor.rules.tokens import Token
+
+MAX_SNIPPET = 300
+# A full stop after these is not the end of a sentence ("U.S. Special Representative").
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st gen lt col sen rep gov no jan feb mar apr jun jul aug sep sept oct nov dec "
+    "amb adm capt cmdr sgt prof vs etc inc corp co jr sr dept univ".split()
+)
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+|\n\s*\n")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text` (abbreviations and initials respected)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if text[match.start()] == ".":
+            before = text[start : match.start()].rsplit(None, 1)
+            word = before[-1] if before else ""
+            bare = word.lstrip("(\"'“‘").lower()
+            if bare in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", bare):
+                continue  # "Mr.", "U.S.", "E." (an initial)
+        if text[match.start()] != "\n":
+            nxt = text[match.end() : match.end() + 1]
+            if nxt and nxt.islower():
+                continue
+        spans.append((start, match.end()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(s, e) for s, e in ((s, len(text[:e].rstrip())) for s, e in spans) if e > s]
+
+
+def build_snippet(
+    text: str,
+    tokens: Sequence[Token],
+    hits: Sequence[tuple[str, int, int]],
+    limit: int = MAX_SNIPPET,
+) -> tuple[str, list[tuple[int, int]]]:
+    """(snippet, highlight spans) for hits given as (term key, first token, end token).
+
+    The sentence holding the most different matched terms wins (the earliest on a tie);
+    a long sentence is cut around its first hit at word boundaries, marked with '…'.
+    """
+    if not hits:
+        return "", []
+    char_hits = [(key, tokens[s].start, tokens[e - 1].end) for key, s, e in hits]
+    sentences = sentence_spans(text) or [(0, len(text))]
+
+    def score(span: tuple[int, int]) -> tuple[int, int]:
+        inside = {key for key, s, e in char_hits if s >= span[0] and e <= span[1]}
+        return (len(inside), -span[0])
+
+    start, end = max(sentences, key=score)
+    inside = sorted((s, e) for _, s, e in char_hits if s >= start and e <= end)
+    if not inside:  # a hit that spans sentences: show from it
+        first = min(s for _, s, _ in char_hits)
+        start, end = first, min(len(text), first + limit)
+        inside = sorted((s, e) for _, s, e in char_hits if s >= start and e <= end)
+    prefix = suffix = ""
+    if end - start > limit:
+        focus = inside[0][0] if inside else start
+        new_start = max(start, focus - limit // 3)
+        if new_start > start:
+            new_start = text.find(" ", new_start) + 1 or new_start
+            prefix = "…"
+        new_end = min(end, new_start + limit)
+        if new_end < end:
+            cut = text.rfind(" ", new_start, new_end)
+            new_end = cut if cut > new_start else new_end
+            suffix = "…"
+        start, end = new_start, new_end
+    body = text[start:end].strip()
+    shift = start + (len(text[start:end]) - len(text[start:end].lstrip())) - len(prefix)
+    highlights = [(s - shift, e - shift) for s, e in inside if s >= start and e <= end]
+    return prefix + body + suffix, _merge(highlights)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def mark(
+    snippet: str, highlights: Sequence[tuple[int, int]], before: str = "**", after: str = "**"
+) -> str:
+    """The snippet with each highlight wrapped in `before`/`after`."""
+    out, last = [], 0
+    for s, e in highlights:
+        out += [snippet[last:s], before, snippet[s:e], after]
+        last = e
+    out.append(snippet[last:])
+    return "".join(out)
