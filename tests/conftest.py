@@ -16,6 +16,7 @@ from monitor.fetch import Fetcher
 from monitor.fixture_server import FixtureServer, RewriteTransport, load_url_map
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_sources
+from monitor.rules import RuleSet
 from monitor.settings import Settings
 from monitor.sources import SourceOptions
 from monitor.store import Store
@@ -104,13 +105,14 @@ def poll(
     *,
     rewrite_to: FixtureServer | None = None,
     dry_run: bool = False,
+    rules: RuleSet | None = None,
 ) -> list[PollResult]:
     """One poll cycle, through the loopback server when `rewrite_to` is given."""
 
     async def run() -> list[PollResult]:
         transport = RewriteTransport(rewrite_to.base_url) if rewrite_to else None
         async with Fetcher(settings, transport=transport) as fetcher:
-            ctx = PollContext(fetcher=fetcher, store=store, dry_run=dry_run)
+            ctx = PollContext(fetcher=fetcher, store=store, dry_run=dry_run, rules=rules)
             return await run_sources(sources, ctx)
 
     return asyncio.run(run())

@@ -110,3 +110,56 @@ def test_unknown_source_is_a_clear_error() -> None:
     assert result.returncode == 1
     assert "ConfigError: No source with id 'state-press'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_fails_on_a_broken_rule_with_a_caret(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - id: broken\n    name: Broken\n    query: 'biegun AND (pompeo OR'\n"
+    )
+    result = monitor("--config-dir", str(tmp_path), "check")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{tmp_path}/rules.yaml:4: rule 'broken': query: missing ')' at column 22",
+        "    biegun AND (pompeo OR",
+        "                         ^",
+    ]
+
+
+def test_rules_list_shows_routing() -> None:
+    result = monitor("rules", "list")
+    assert result.returncode == 0
+    line = next(x for x in result.stdout.splitlines() if x.startswith("sanctions-change"))
+    assert "policy-email, ops-webhook" in line and "Sanctions imposed" in line
+
+
+def test_rules_test_on_files_exits_like_grep() -> None:
+    feed = str(FIXTURES / "state/press-releases.rss")
+    found = monitor("rules", "test", "biegun", "--file", feed)
+    assert found.returncode == 0, found.stderr
+    assert "U.S.-ROK Working Group" in found.stdout and "**Stephen Biegun**" in found.stdout
+    assert "2 matching documents." in found.stdout
+    page = str(FIXTURES / "news/epochtimes-pence-2018-02-12.html")
+    none = monitor("rules", "test", "biegun", "--file", page)
+    assert none.returncode == 1 and "0 matching documents." in none.stdout
+    query = monitor("rules", "test", "--query", '"dropping sanctions"', "--file", page)
+    assert query.returncode == 0 and "**dropping sanctions**" in query.stdout
+    bad = monitor("rules", "test", "--query", "sanction* NEAR/3 (", "--file", page)
+    assert bad.returncode == 2 and "QuerySyntaxError: missing ')' at column 19" in bad.stderr
+    unknown = monitor("rules", "test", "beigun", "--file", page)
+    assert unknown.returncode == 2
+    assert "No rule with id 'beigun' (did you mean 'biegun'?)" in unknown.stderr
+    text_file = monitor("rules", "test", "biegun", "--file", str(ROOT / "README.md"))
+    assert text_file.returncode in (0, 1) and "Traceback" not in text_file.stderr
+
+
+def test_rules_test_over_stored_documents(server: FixtureServer, tmp_path: Path) -> None:
+    env = _config_for(server, tmp_path)
+    (tmp_path / "rules.yaml").write_text((ROOT / "config/rules.yaml").read_text())
+    once = monitor("once", "--source", "state", env=env)
+    assert "[biegun] Stephen Biegun mentioned" in once.stdout
+    assert "**Stephen Biegun**" in once.stdout
+    stored = monitor("rules", "test", "biegun", "--source", "state", env=env)
+    assert stored.returncode == 0 and "2 matching documents." in stored.stdout
+    recent = monitor("rules", "test", "biegun", "--since", "30d", env=env)
+    assert recent.returncode == 1  # the 2018 releases are older than 30 days

@@ -31,14 +31,28 @@ class Token:
     end: int
 
 
+def _fold_char(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", ch.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", stripped)  # Hangul syllables stay whole
+
+
+class _FoldTable(dict[int, str]):
+    """str.translate table that folds each character once, then remembers it."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip accents (ü → u); works character by character."""
-    text = text.casefold()
+    """Lower-case and strip accents (ü → u), character by character."""
     if text.isascii():
-        return text
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
+        return text.lower()
+    return text.translate(_FOLD)
 
 
 def words(text: str) -> list[str]:
@@ -57,7 +71,7 @@ def tokenize(text: str) -> list[Token]:
         folded, origin = list(text.lower()), list(range(len(text)))
     else:
         for index, ch in enumerate(text):
-            for folded_ch in fold(ch):
+            for folded_ch in ch.translate(_FOLD):
                 folded.append(folded_ch)
                 origin.append(index)
     kept = [i for i, ch in enumerate(folded) if ch != "."]

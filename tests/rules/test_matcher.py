@@ -1,0 +1,205 @@
+"""What a query matches, evaluated by the compiled matcher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.models import Document
+from monitor.rules.matcher import Rule, RuleSet
+from monitor.rules.query import parse_query
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def doc(body: str, title: str = "Untitled", **fields: object) -> Document:
+    values: dict[str, object] = {
+        "id": "d1",
+        "source_id": "state-press-releases",
+        "url": "https://e.org/",
+        "title": title,
+        "body": body,
+        "content_hash": str(hash((title, body))),
+        "fetched_at": NOW,
+    }
+    values.update(fields)
+    return Document(**values)  # type: ignore[arg-type]
+
+
+def rule(query: str, rule_id: str = "r", **options: object) -> Rule:
+    return Rule(id=rule_id, name=rule_id, query=query, ast=parse_query(query), **options)  # type: ignore[arg-type]
+
+
+def matches(query: str, document: Document) -> bool:
+    return bool(RuleSet([rule(query)]).match(document))
+
+
+ROWS = [
+    # query, text, matches?
+    ("biegun", "Special Representative Stephen Biegun met Lee.", True),
+    ("biegun", "Biegun's trip to Seoul", True),
+    ("biegun", "Biegunski was there", False),
+    ("BIEGUN", "biegun", True),
+    ('"special representative"', "the Special Representative for North Korea", True),
+    ('"special representative"', "the representative, special envoy", False),
+    ("U.S.-ROK", "the US-ROK alliance", True),
+    ("US-ROK", "the U.S.-ROK Working Group", True),
+    ('"U.S. ROK"', "U.S./ROK talks", True),
+    ("sanction*", "new sanctions on", True),
+    ("sanction*", "a sanctioned event", True),
+    ("sanction*", "the sanatorium", False),
+    ("a AND b", "a then b", True),
+    ("a AND b", "only a", False),
+    ("a b", "b and a", True),
+    ("a OR b", "only b", True),
+    ("a NOT b", "a and b", False),
+    ("a NOT b", "a alone", True),
+    ("NOT b", "nothing here", True),
+    ("a OR b AND c", "a", True),
+    ("(a OR b) AND c", "a", False),
+    ("sanction* NEAR/3 lift*", "they lifted the sanctions", True),
+    ("sanction* NEAR/3 lift*", "sanctions were later lifted", True),
+    ("sanction* NEAR/2 lift*", "sanctions were later lifted", False),
+    ("sanction* NEAR/8 (impos* OR new)", "imposed tough new sanctions", True),
+    ('"new sanctions" NEAR/3 Treasury', "Treasury announced new sanctions today", True),
+    ("(a NEAR/1 b) NEAR/2 c", "a b x c", True),
+    ("(a NEAR/1 b) NEAR/1 c", "a b x c", False),
+    ("title:biegun", "Biegun in body only", False),
+    ("body:biegun", "Biegun in body only", True),
+    ("author:pompeo", "Pompeo speaks", False),
+    ("Müller", "Herr Muller", True),
+    ("korea*", "Korean Peninsula", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"), ROWS, ids=[f"{q} | {t}" for q, t, _ in ROWS]
+)
+def test_query_against_text(query: str, text: str, expected: bool) -> None:
+    assert matches(query, doc(text)) is expected
+
+
+def test_title_and_author_fields() -> None:
+    document = doc("Body text.", title="Biegun to visit Seoul", authors=["Michael R. Pompeo"])
+    assert matches("title:biegun", document)
+    assert matches("author:pompeo", document)
+    assert not matches("pompeo", document)  # authors only through author:
+
+
+def test_term_lists_expand() -> None:
+    lists = {"envoy": parse_query('Biegun OR "Special Representative"')}
+    ruleset = RuleSet([Rule("r", "r", "@envoy", parse_query("@envoy", lists))])
+    assert ruleset.match(doc("the Special Representative said"))
+    assert not ruleset.match(doc("the envoy said"))
+
+
+def test_source_and_kind_filters() -> None:
+    r = rule("biegun", sources=("state-*",), kinds=("media note",))
+    ruleset = RuleSet([r])
+    assert ruleset.match(doc("Biegun", kind="Media Note"))
+    assert not ruleset.match(doc("Biegun", kind="Remarks"))
+    assert not ruleset.match(doc("Biegun", kind="Media Note", source_id="yonhap-north-korea"))
+
+
+def test_match_carries_terms_and_the_sentence() -> None:
+    body = (
+        "The Secretary met the press. Special Representative for North Korea Stephen "
+        "Biegun and Lee Do-hoon launched the U.S.-ROK Working Group. Talks continue."
+    )
+    [match] = RuleSet([rule('biegun OR "U.S.-ROK"')]).match(doc(body))
+    assert match.field == "body"
+    assert match.terms == ["Biegun", "U.S.-ROK"]
+    assert match.snippet.startswith("Special Representative for North Korea Stephen Biegun")
+    assert match.marked() == (
+        "Special Representative for North Korea Stephen **Biegun** and Lee Do-hoon launched "
+        "the **U.S.-ROK** Working Group."
+    )
+
+
+def test_long_sentence_is_trimmed_around_the_match() -> None:
+    body = "word " * 200 + "Biegun arrived " + "word " * 200
+    [match] = RuleSet([rule("biegun")]).match(doc(body))
+    assert len(match.snippet) <= 302
+    assert match.snippet.startswith("…") and match.snippet.endswith("…")
+    assert "**Biegun**" in match.marked()
+
+
+def test_title_only_match_uses_the_title() -> None:
+    [match] = RuleSet([rule("title:biegun")]).match(doc("Nothing here.", title="Biegun in Seoul"))
+    assert (match.field, match.marked()) == ("title", "**Biegun** in Seoul")
+
+
+ON_UPDATE = [
+    ("new-match", "Biegun", "Biegun and more", False),
+    ("new-match", "Nothing", "Now Biegun", True),
+    ("always", "Biegun", "Biegun and more", True),
+    ("never", "Nothing", "Now Biegun", False),
+]
+
+
+@pytest.mark.parametrize(("policy", "before", "after", "alerts"), ON_UPDATE)
+def test_updated_documents_follow_on_update(
+    policy: str, before: str, after: str, alerts: bool
+) -> None:
+    ruleset = RuleSet([rule("biegun", on_update=policy)])
+    previous, current = doc(before), doc(after, version=2)
+    assert bool(ruleset.match(current, previous)) is alerts
+
+
+WORDS = st.sampled_from(
+    [
+        "biegun",
+        "sanctions",
+        "lifted",
+        "new",
+        "korea",
+        "seoul",
+        "talks",
+        "the",
+        "u.s.",
+        "rok",
+        "alliance",
+    ]
+)
+TEXTS = st.lists(WORDS, min_size=0, max_size=30).map(" ".join)
+QUERIES = st.sampled_from(
+    [
+        "biegun",
+        "sanction*",
+        "sanctions NEAR/3 (lifted OR new)",
+        "korea AND NOT seoul",
+        '"u.s. rok" OR alliance',
+        "talks NEAR/2 korea*",
+        "NOT the",
+        "title:korea OR body:talks",
+        "(biegun OR seoul) AND (new OR lifted)",
+    ]
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(QUERIES, min_size=1, max_size=6, unique=True), TEXTS, st.randoms())
+def test_matching_is_deterministic_and_independent_of_rule_order(
+    queries: list[str], text: str, rnd: object
+) -> None:
+    rules = [rule(q, rule_id=f"r{i}") for i, q in enumerate(queries)]
+    document = doc(text, title=text[:20])
+    first = sorted(m.rule_id for m in RuleSet(rules).match(document))
+    shuffled = list(rules)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert sorted(m.rule_id for m in RuleSet(shuffled).match(document)) == first
+    assert sorted(m.rule_id for m in RuleSet(rules).match(document)) == first
+    # Each rule alone gives the same answer as compiled together with the others.
+    alone = sorted(r.id for r in rules if RuleSet([r]).match(document))
+    assert alone == first
+
+
+@settings(max_examples=200)
+@given(QUERIES, TEXTS)
+def test_a_query_and_its_parenthesised_form_match_alike(query: str, text: str) -> None:
+    document = doc(text)
+    assert matches(query, document) == matches(f"({query})", document)
+    assert matches(query, document) != matches(f"NOT ({query})", document)

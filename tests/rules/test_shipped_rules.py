@@ -1,0 +1,130 @@
+"""The shipped rules (config/rules.yaml) on recorded releases and the labelled sets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.config import load_config
+from monitor.models import Document
+from monitor.rules import RuleSet
+from monitor.store import Store
+from tests.conftest import CONFIG, FIXTURES, fast_settings, poll, shipped_sources
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+RULES = load_config(CONFIG).rules
+
+
+def _labelled(name: str) -> list[dict[str, object]]:
+    return yaml.safe_load((FIXTURES / "rules" / name).read_text(encoding="utf-8"))
+
+
+def _scores(ruleset: RuleSet, items: list[dict[str, object]]) -> dict[str, tuple[float, float]]:
+    counts = {r.id: [0, 0, 0] for r in ruleset.rules}  # tp, fp, fn
+    for item in items:
+        document = Document(
+            id=str(item["id"]),
+            source_id=str(item.get("source_id", "test")),
+            url="https://e.org/",
+            title=str(item["title"]),
+            body=str(item["body"]),
+            kind=item.get("kind"),  # type: ignore[arg-type]
+            content_hash="x",
+            fetched_at=NOW,
+        )
+        got = {r.id for r in ruleset.matching_rules(document)}
+        expected = set(item["expect"])  # type: ignore[arg-type]
+        for rule_id, c in counts.items():
+            c[0] += rule_id in got and rule_id in expected
+            c[1] += rule_id in got and rule_id not in expected
+            c[2] += rule_id in expected and rule_id not in got
+    return {
+        rule_id: (tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0)
+        for rule_id, (tp, fp, fn) in counts.items()
+    }
+
+
+def _report(title: str, scores: dict[str, tuple[float, float]]) -> None:
+    print(f"\n{title}")
+    for rule_id, (precision, recall) in scores.items():
+        print(f"  {rule_id:20s} precision {precision:.2f}  recall {recall:.2f}")
+
+
+def test_shipped_rules_precision_and_recall_on_the_labelled_set() -> None:
+    items = _labelled("labelled.yaml")
+    assert len(items) >= 40
+    scores = _scores(RULES, items)
+    _report(f"labelled set ({len(items)} documents)", scores)
+    assert {r.id for r in RULES.rules} == set(scores)
+    for rule_id, (precision, recall) in scores.items():
+        assert precision >= 0.9, f"{rule_id}: precision {precision:.2f}"
+        assert recall >= 0.9, f"{rule_id}: recall {recall:.2f}"
+
+
+def test_shipped_rules_on_the_held_out_set() -> None:
+    """Written after the rules and never used to tune them: how the rules generalise.
+
+    The floor only guards against regressions; the figures printed are the measurement.
+    """
+    path = FIXTURES / "rules" / "heldout.yaml"
+    if not path.exists():
+        pytest.skip("fixtures/rules/heldout.yaml is not there")
+    items = _labelled("heldout.yaml")
+    scores = _scores(RULES, items)
+    _report(f"held-out set ({len(items)} documents)", scores)
+    for rule_id, (precision, recall) in scores.items():
+        assert precision >= 0.6 and recall >= 0.6, (rule_id, precision, recall)
+
+
+def test_recorded_releases_match_as_an_analyst_expects(tmp_path: Path, production_server) -> None:  # type: ignore[no-untyped-def]
+    settings = fast_settings(tmp_path)
+    store = Store.open(settings.database_url)
+    results = poll(shipped_sources(), store, settings, rewrite_to=production_server, rules=RULES)
+    matched: dict[str, set[str]] = {}
+    for result in results:
+        for change in result.changes:
+            matched.setdefault(change.document.title, set()).update(
+                m.rule_id for m in change.matches
+            )
+    pence = "Pence: US and South Korea in Agreement on North Korea Diplomacy"
+    assert "biegun" in matched["U.S.-ROK Working Group"]
+    assert "biegun" in matched["Remarks to the Press"]
+    assert "biegun" not in matched[pence]
+    assert "sanctions-change" in matched[pence]
+    assert "sanctions-change" not in matched["U.S.-ROK Working Group"]
+    assert "sanctions-change" not in matched["Remarks to the Press"]
+    # Stored with the documents, evidence included.
+    stored = store.matches(rule_id="sanctions-change")
+    pence_match = next(m for m in stored if "sanctions" in m.snippet and "new" in m.terms)
+    assert "**new** **sanctions**" in pence_match.marked()
+
+
+def test_an_edited_article_does_not_alert_again_for_the_same_rule(
+    tmp_path: Path,
+    production_server,  # type: ignore[no-untyped-def]
+) -> None:
+    from monitor.fixture_server import Route, production_path
+
+    settings = fast_settings(tmp_path)
+    store = Store.open(settings.database_url)
+    sources = [s for s in shipped_sources() if s.id == "epochtimes-world"]
+    [first] = poll(sources, store, settings, rewrite_to=production_server, rules=RULES)
+    assert any(m.rule_id == "sanctions-change" for c in first.changes for m in c.matches)
+    feed = production_path("https://www.theepochtimes.com/c-world/feed")
+    page = production_path(
+        "https://www.theepochtimes.com/"
+        "pence-us-and-south-korea-in-agreement-on-north-korea-diplomacy_2441222.html"
+    )
+    old = production_server.routes[feed]
+    production_server.routes[feed] = Route(body=old.body + b"\n", content_type=old.content_type)  # type: ignore[union-attr]
+    production_server.routes[page] = Route(
+        body=(FIXTURES / "news/epochtimes-pence-2018-02-12.v2.html").read_bytes()
+    )
+    [second] = poll(sources, store, settings, rewrite_to=production_server, rules=RULES)
+    [updated] = [c for c in second.changes if c.change == "updated"]
+    assert updated.document.version == 2
+    assert updated.matches == []  # sanctions-change matched version 1 already
+    assert len(store.matches(rule_id="sanctions-change")) == 1
