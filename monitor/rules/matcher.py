@@ -15,6 +15,7 @@ Rules with no trigger (a query that is only a NOT) are evaluated for every docum
 from __future__ import annotations
 
 import fnmatch
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,7 +23,7 @@ from typing import Literal
 from monitor.models import Document, Match
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, patterns
 from monitor.rules.snippets import build_snippet
-from monitor.rules.tokens import tokenize, words
+from monitor.rules.tokens import TokenSpans, token_spans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
 DEFAULT_FIELDS = ("title", "body")
@@ -50,31 +51,64 @@ class Rule:
 
 
 Trigger = frozenset[tuple[bool, str]]  # (is_prefix, text)
+Frequencies = dict[str, float]  # word → share of documents that contain it
+
+# Without statistics, guess: an exact word is rare, a prefix matches a family of words.
+_GUESS_EXACT = 0.01
+_GUESS_PREFIX = 0.05
 
 
-def _trigger(node: Node) -> Trigger | None:
-    if isinstance(node, Pattern):
-        exact = [t for t, prefix in node.parts if not prefix]
-        if exact:
-            return frozenset({(False, max(exact, key=len))})
-        return frozenset({(True, node.parts[0][0])})
-    if isinstance(node, Not):
-        return None
-    if isinstance(node, Near):
-        options = [t for t in (_trigger(node.left), _trigger(node.right)) if t is not None]
-        return min(options, key=_cost) if options else None
-    children = [_trigger(c) for c in node.children]
-    if isinstance(node, Or):
-        if any(c is None for c in children):
+class _Triggers:
+    """Chooses, for each query, the cheapest set of words that must occur for it to match."""
+
+    def __init__(self, frequencies: Frequencies | None) -> None:
+        self.frequencies = frequencies or {}
+        self._vocabulary = sorted(self.frequencies)
+        self._prefix_shares: dict[str, float] = {}
+
+    def share(self, is_prefix: bool, text: str) -> float:
+        """Estimated share of documents in which this word (or prefix) occurs."""
+        if not is_prefix:
+            return self.frequencies.get(text, _GUESS_EXACT + 0.001 / len(text))
+        cached = self._prefix_shares.get(text)
+        if cached is None:
+            total, i = 0.0, bisect_left(self._vocabulary, text)
+            while i < len(self._vocabulary) and self._vocabulary[i].startswith(text):
+                total += self.frequencies[self._vocabulary[i]]
+                i += 1
+            cached = min(1.0, total) if total else _GUESS_PREFIX + 0.01 / len(text)
+            self._prefix_shares[text] = cached
+        return cached
+
+    def cost(self, trigger: Trigger) -> float:
+        return sum(self.share(p, t) for p, t in trigger)
+
+    def of(self, node: Node) -> Trigger | None:
+        if isinstance(node, Pattern):
+            return min((frozenset({(prefix, text)}) for text, prefix in node.parts), key=self.cost)
+        if isinstance(node, Not):
             return None
-        return frozenset().union(*children)  # type: ignore[arg-type]
-    options = [c for c in children if c is not None]
-    return min(options, key=_cost) if options else None
+        if isinstance(node, Near):
+            options = [t for t in (self.of(node.left), self.of(node.right)) if t is not None]
+            return min(options, key=self.cost) if options else None
+        children = [self.of(c) for c in node.children]
+        if isinstance(node, Or):
+            if any(c is None for c in children):
+                return None
+            return frozenset().union(*children)  # type: ignore[arg-type]
+        options = [c for c in children if c is not None]
+        return min(options, key=self.cost) if options else None
 
 
-def _cost(trigger: Trigger) -> tuple[int, int]:
-    # Fewer alternatives and longer words are rarer in text: a cheaper trigger.
-    return (len(trigger), -min(len(text) for _, text in trigger))
+def word_frequencies(documents: Iterable[Document]) -> Frequencies:
+    """Share of `documents` containing each word: lets rules trigger on their rarest words."""
+    counts: dict[str, int] = {}
+    total = 0
+    for document in documents:
+        total += 1
+        for word in set(words(document.title)) | set(words(document.body)):
+            counts[word] = counts.get(word, 0) + 1
+    return {w: c / total for w, c in counts.items()} if total else {}
 
 
 @dataclass
@@ -84,8 +118,17 @@ class _Doc:
     tokens: dict[str, list[str]]
     unique: dict[str, set[str]]
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    _heads: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
+    near_cache: dict[Near, list[Span]] = field(default_factory=dict)
+    _offsets: dict[str, TokenSpans] = field(default_factory=dict)
+
+    def offsets(self, field_name: str, text: str, needed: int) -> TokenSpans:
+        """Character spans of a field's first `needed` tokens (for snippets), cached."""
+        found = self._offsets.get(field_name)
+        if found is None or len(found) < needed:
+            found = self._offsets[field_name] = token_spans(text, max(needed, 64))
+        return found
 
     @classmethod
     def of(cls, doc: Document) -> _Doc:
@@ -100,22 +143,30 @@ class _Doc:
         return self.unique["title"] | self.unique["body"] | self.unique["author"]
 
     def positions(self, field_name: str, word: str) -> list[int]:
-        index = self._positions.get(field_name)
-        if index is None:
-            index = {}
-            for i, token in enumerate(self.tokens[field_name]):
-                index.setdefault(token, []).append(i)
-            self._positions[field_name] = index
-        return index.get(word, [])
+        index = self._positions.setdefault(field_name, {})
+        found = index.get(word)
+        if found is None:
+            found = index[word] = []
+            if word in self.unique[field_name]:
+                tokens, i = self.tokens[field_name], -1
+                try:
+                    while True:  # list.index scans in C: cheaper than indexing every word
+                        i = tokens.index(word, i + 1)
+                        found.append(i)
+                except ValueError:
+                    pass
+        return found
 
     def completions(self, field_name: str, prefix: str) -> list[str]:
-        heads = self._heads.get(field_name)
-        if heads is None:
-            heads = {}
-            for word in self.unique[field_name]:
-                heads.setdefault(word[:MIN_PREFIX], []).append(word)
-            self._heads[field_name] = heads
-        return [w for w in heads.get(prefix[:MIN_PREFIX], ()) if w.startswith(prefix)]
+        ordered = self._sorted.get(field_name)
+        if ordered is None:
+            ordered = self._sorted[field_name] = sorted(self.unique[field_name])
+        out = []
+        for i in range(bisect_left(ordered, prefix), len(ordered)):
+            if not ordered[i].startswith(prefix):
+                break
+            out.append(ordered[i])
+        return out
 
     def _matching(self, field_name: str, text: str, prefix: bool) -> list[str]:
         if prefix:
@@ -162,6 +213,9 @@ def _near_spans(node: Node, doc: _Doc) -> list[Span]:
     if isinstance(node, Or):
         return [s for child in node.children for s in _near_spans(child, doc)]
     if isinstance(node, Near):
+        cached = doc.near_cache.get(node)
+        if cached is not None:
+            return cached
         out: list[Span] = []
         rights = _near_spans(node.right, doc)
         for fa, sa, ea in _near_spans(node.left, doc):
@@ -171,6 +225,7 @@ def _near_spans(node: Node, doc: _Doc) -> list[Span]:
                 gap = sb - ea + 1 if ea <= sb else sa - eb + 1 if eb <= sa else 0
                 if gap <= node.distance:
                     out.append((fa, min(sa, sb), max(ea, eb)))
+        doc.near_cache[node] = out
         return out
     return []  # And/Not are rejected by the parser inside NEAR
 
@@ -215,15 +270,22 @@ def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
 class RuleSet:
     """Rules compiled for matching many documents quickly (plus the term lists they use)."""
 
-    def __init__(self, rules: Iterable[Rule], lists: dict[str, Node] | None = None) -> None:
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        lists: dict[str, Node] | None = None,
+        frequencies: Frequencies | None = None,
+    ) -> None:
+        """Compile `rules`; `frequencies` (from `word_frequencies`) sharpen the triggers."""
         self.rules: list[Rule] = list(rules)
         self.lists: dict[str, Node] = dict(lists or {})
+        triggers = _Triggers(frequencies)
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[tuple[str, list[int]]]] = {}
         self._always: list[int] = []
         prefix_rules: dict[str, list[int]] = {}
         for index, rule in enumerate(self.rules):
-            trigger = _trigger(rule.ast)
+            trigger = triggers.of(rule.ast)
             if trigger is None:
                 self._always.append(index)
                 continue
@@ -253,9 +315,9 @@ class RuleSet:
                             found.update(indices)
         return sorted(found)
 
-    def matching_rules(self, document: Document) -> list[Rule]:
+    def matching_rules(self, document: Document, doc: _Doc | None = None) -> list[Rule]:
         """The rules whose query and filters are true of `document` (no evidence)."""
-        doc = _Doc.of(document)
+        doc = doc or _Doc.of(document)
         return [
             self.rules[i]
             for i in self._candidates(doc)
@@ -264,7 +326,8 @@ class RuleSet:
 
     def match(self, document: Document, previous: Document | None = None) -> list[Match]:
         """Matches of `document`; for an update, rules follow their `on_update` policy."""
-        rules = self.matching_rules(document)
+        doc = _Doc.of(document)
+        rules = self.matching_rules(document, doc)
         if previous is not None and rules:
             before = {r.id for r in self.matching_rules(previous)}
             rules = [
@@ -272,9 +335,6 @@ class RuleSet:
                 for r in rules
                 if r.on_update == "always" or (r.on_update == "new-match" and r.id not in before)
             ]
-        if not rules:
-            return []
-        doc = _Doc.of(document)
         return [explain(rule, document, doc) for rule in rules]
 
 
@@ -283,10 +343,13 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     doc = doc or _Doc.of(document)
     evidence = _evidence_spans(rule.ast, doc)
     texts = {"title": document.title, "body": document.body, "author": " ; ".join(document.authors)}
-    tokens = {f: tokenize(texts[f]) for f in {span[0] for _, span in evidence}}
+    needed: dict[str, int] = {}
+    for _, (f, _s, e) in evidence:
+        needed[f] = max(needed.get(f, 0), e)
+    tokens = {f: doc.offsets(f, texts[f], n) for f, n in needed.items()}
     terms: dict[str, None] = {}
     for _, (f, s, e) in evidence:
-        terms.setdefault(texts[f][tokens[f][s].start : tokens[f][e - 1].end], None)
+        terms.setdefault(texts[f][tokens[f][s][0] : tokens[f][e - 1][1]], None)
     field_name = (
         "body"
         if any(span[0] == "body" for _, span in evidence)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from monitor.rules.tokens import Token
-
 MAX_SNIPPET = 300
 # A full stop after these is not the end of a sentence ("U.S. Special Representative").
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st gen lt col sen rep gov no jan feb mar apr jun jul aug sep sept oct nov dec "
     "amb adm capt cmdr sgt prof vs etc inc corp co jr sr dept univ".split()
 )
+_INITIALS = re.compile(r"(?:[a-z]\.)*[a-z]")
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+|\n\s*\n")
 
 
@@ -21,11 +20,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        if text[match.start()] == ".":
-            before = text[start : match.start()].rsplit(None, 1)
-            word = before[-1] if before else ""
-            bare = word.lstrip("(\"'“‘").lower()
-            if bare in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", bare):
+        pos = match.start()
+        if text[pos] == ".":
+            space = max(text.rfind(" ", start, pos), text.rfind("\n", start, pos))
+            bare = text[space + 1 : pos].lstrip("(\"'“‘").lower()
+            if bare in _ABBREVIATIONS or _INITIALS.fullmatch(bare):
                 continue  # "Mr.", "U.S.", "E." (an initial)
         if text[match.start()] != "\n":
             nxt = text[match.end() : match.end() + 1]
@@ -38,21 +37,42 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in ((s, len(text[:e].rstrip())) for s, e in spans) if e > s]
 
 
+_WINDOW = 400
+_MAX_HITS = 12
+
+
+def _sentence_around(text: str, position: int) -> tuple[int, int]:
+    """The span of the sentence holding `position` (searched within a window around it)."""
+    lo = max(0, position - _WINDOW)
+    hi = min(len(text), position + _WINDOW)
+    for start, end in sentence_spans(text[lo:hi]):
+        if lo + start <= position < lo + end or lo + end >= hi:
+            return lo + start, lo + end
+    return position, min(len(text), position + _WINDOW)
+
+
 def build_snippet(
     text: str,
-    tokens: Sequence[Token],
+    spans: Sequence[tuple[int, int]],
     hits: Sequence[tuple[str, int, int]],
     limit: int = MAX_SNIPPET,
 ) -> tuple[str, list[tuple[int, int]]]:
-    """(snippet, highlight spans) for hits given as (term key, first token, end token).
+    """(snippet, highlights) for hits given as (term key, first token, end token).
+
+    `spans` are the character spans of the text's tokens (`tokens.token_spans`).
 
     The sentence holding the most different matched terms wins (the earliest on a tie);
     a long sentence is cut around its first hit at word boundaries, marked with '…'.
     """
     if not hits:
         return "", []
-    char_hits = [(key, tokens[s].start, tokens[e - 1].end) for key, s, e in hits]
-    sentences = sentence_spans(text) or [(0, len(text))]
+    char_hits = [
+        (key, spans[s][0], _dotted_end(text, spans[s][0], spans[e - 1][1])) for key, s, e in hits
+    ]
+    # Only the sentences that hold a hit matter; find them in a window around each hit.
+    sentences = list(
+        dict.fromkeys(_sentence_around(text, s) for _, s, _ in sorted(char_hits)[:_MAX_HITS])
+    ) or [(0, len(text))]
 
     def score(span: tuple[int, int]) -> tuple[int, int]:
         inside = {key for key, s, e in char_hits if s >= span[0] and e <= span[1]}
@@ -65,6 +85,8 @@ def build_snippet(
         start, end = first, min(len(text), first + limit)
         inside = sorted((s, e) for _, s, e in char_hits if s >= start and e <= end)
     prefix = suffix = ""
+    if start > 0 and not _starts_sentence(text, start):
+        prefix = "…"  # the window cut a very long sentence
     if end - start > limit:
         focus = inside[0][0] if inside else start
         new_start = max(start, focus - limit // 3)
@@ -81,6 +103,18 @@ def build_snippet(
     shift = start + (len(text[start:end]) - len(text[start:end].lstrip())) - len(prefix)
     highlights = [(s - shift, e - shift) for s, e in inside if s >= start and e <= end]
     return prefix + body + suffix, _merge(highlights)
+
+
+def _dotted_end(text: str, start: int, end: int) -> int:
+    """ "U.S." keeps its last dot when highlighted."""
+    if end < len(text) and text[end] == "." and "." in text[start:end]:
+        return end + 1
+    return end
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start].rstrip()
+    return not before or before[-1] in ".!?\"'”’)]\n"
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
+from typing import overload
 
 _TOKEN = re.compile(r"[^\W_]+")
+# In ASCII text a word is letters and digits, possibly joined by dots ("U.S.", "e.g").
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:\.+[A-Za-z0-9]+)*")
+_ASCII_SPLIT = re.compile(r"([A-Za-z0-9]+(?:\.+[A-Za-z0-9]+)*)")
 # ASCII fast path: every ASCII character that is not a letter or digit becomes a space.
 _ASCII_SEPARATORS = str.maketrans(
     {chr(c): " " for c in range(128) if not chr(c).isalnum() and chr(c) != "."}
@@ -65,22 +71,64 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[Token]:
     """The same words as `words(text)`, with their character offsets in `text`."""
+    if text.isascii():
+        out: list[Token] = []
+        for m in _ASCII_WORD.finditer(text):
+            start, end, word = m.start(), m.end(), m.group()
+            if "." in word:
+                word = word.replace(".", "")
+            out.append(Token(word.lower(), start, end))
+        return out
     folded: list[str] = []
     origin: list[int] = []
-    if text.isascii():
-        folded, origin = list(text.lower()), list(range(len(text)))
-    else:
-        for index, ch in enumerate(text):
-            for folded_ch in ch.translate(_FOLD):
-                folded.append(folded_ch)
-                origin.append(index)
+    for index, ch in enumerate(text):
+        for folded_ch in ch.translate(_FOLD):
+            folded.append(folded_ch)
+            origin.append(index)
     kept = [i for i, ch in enumerate(folded) if ch != "."]
     joined = "".join(folded[i] for i in kept)
     origin = [origin[i] for i in kept]
-    out: list[Token] = []
+    tokens: list[Token] = []
     for m in _TOKEN.finditer(joined):
         start, end = origin[m.start()], origin[m.end() - 1] + 1
-        if end < len(text) and text[end] == "." and "." in text[start:end]:
-            end += 1  # "U.S." keeps its last dot
-        out.append(Token(m.group(), start, end))
-    return out
+        tokens.append(Token(m.group(), start, end))
+    return tokens
+
+
+class TokenSpans(Sequence[tuple[int, int]]):
+    """Character spans of a text's words, computed in C and read on demand."""
+
+    def __init__(self, text: str, count: int | None = None) -> None:
+        if text.isascii():
+            # re.split + accumulate run in C: [before, word1, between, word2, …] → offsets.
+            pieces = _ASCII_SPLIT.split(text, maxsplit=count or 0)
+            self._ends = list(accumulate(map(len, pieces)))
+            self._size = (len(pieces) - 1) // 2
+        else:  # ends[2i], ends[2i + 1] must be token i's start and end
+            self._ends = [x for t in tokenize(text) for x in (t.start, t.end)]
+            self._size = len(self._ends) // 2
+        if count is not None:
+            self._size = min(self._size, count)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        return self._ends[2 * index], self._ends[2 * index + 1]
+
+
+def token_spans(text: str, count: int | None = None) -> TokenSpans:
+    """Character spans of the (first `count`) words of `text`, as `words(text)` splits it."""
+    return TokenSpans(text, count)
