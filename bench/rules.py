@@ -258,7 +258,8 @@ def main() -> None:
             ruleset.matching_rules(d)
         decide = (time.process_time() - start) / len(docs)
         print(
-            f"{count:>6} rules: {len(docs) / cpu:8,.0f} docs/s  ({per_doc[count] * 1e3:.3f} ms/doc, "
+            f"{count:>6} rules: {len(docs) / cpu:8,.0f} docs/s  "
+            f"({per_doc[count] * 1e3:.3f} ms/doc, "
             f"compile {compile_s * 1e3:.0f} ms, {matched / len(docs):.1f} matches/doc; "
             f"without snippets {1 / decide:,.0f} docs/s)"
         )
@@ -272,7 +273,8 @@ def main() -> None:
             compiled = [{r.id for r in ruleset.matching_rules(d)} for d in sample]
             agree = sum(a == b for a, b in zip(naive, compiled, strict=True))
             print(
-                f" naive, {count} rules: {1 / naive_cpu:8,.1f} docs/s  ({naive_cpu * 1e3:.0f} ms/doc "
+                f" naive, {count} rules: {1 / naive_cpu:8,.1f} docs/s  "
+                f"({naive_cpu * 1e3:.0f} ms/doc "
                 f"on {len(sample)} docs; same matches as compiled on {agree}/{len(sample)})"
             )
             print(f"speed-up over naive at {count} rules: {naive_cpu / per_doc[count]:,.0f}x")
