@@ -163,3 +163,31 @@ def test_rules_test_over_stored_documents(server: FixtureServer, tmp_path: Path)
     assert stored.returncode == 0 and "2 matching documents." in stored.stdout
     recent = monitor("rules", "test", "biegun", "--since", "30d", env=env)
     assert recent.returncode == 1  # the 2018 releases are older than 30 days
+
+
+def test_rules_test_shows_progress_over_many_documents(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.models import Document
+    from monitor.store import Store
+
+    url = f"sqlite:///{tmp_path}/many.db"
+    store = Store.open(url)
+    now = datetime.now(UTC)
+    docs = [
+        Document(
+            id=f"d{i:05d}",
+            source_id="bulk",
+            url=f"https://e.org/{i}",
+            title=f"Item {i}",
+            body="Biegun met Lee." if i % 500 == 0 else "Nothing to see.",
+            content_hash=str(i),
+            fetched_at=now,
+        )
+        for i in range(2500)
+    ]
+    store.record_poll("bulk", docs, now=now)
+    result = monitor("rules", "test", "--query", "biegun", env={"MONITOR_DATABASE_URL": url})
+    assert result.returncode == 0
+    assert "5 matching documents." in result.stdout
+    assert "Testing" in result.stderr  # the progress bar

@@ -53,3 +53,22 @@ def test_readme_check_output_is_what_check_prints(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as info:
             load_config(tmp_path)
         assert [m.split(":", 2)[2] for m in info.value.messages] == [message]
+
+
+def test_readme_rules_example_is_valid(tmp_path: Path) -> None:
+    [example] = [b for b in _blocks("yaml") if b.startswith("terms:")]
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "rules.yaml").write_text(example)
+    rules = load_config(tmp_path).rules
+    assert [r.id for r in rules.rules] == ["biegun", "sanctions-lifted"]
+
+
+def test_readme_query_table_examples_parse() -> None:
+    from monitor.rules import parse_query
+    from monitor.rules.query import Pattern
+
+    section = README.split("The query language is the one of Factiva", 1)[1].split("\n\n", 2)[1]
+    examples = re.findall(r"^\| `([^`]+)`", section, flags=re.M)
+    assert len(examples) >= 7
+    for example in examples:
+        parse_query(example, {"biegun": Pattern((("biegun", False),))})
