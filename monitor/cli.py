@@ -23,7 +23,7 @@ from monitor.fetch import Fetcher
 from monitor.models import Document
 from monitor.pipeline import PollContext, run_sources
 from monitor.report import changes_table, documents_table, matches_report, summary_table, table
-from monitor.rules import QuerySyntaxError, Rule, RuleSet, parse_query
+from monitor.rules import Rule, RuleSet, parse_query
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
 from monitor.store import Store
@@ -246,9 +246,6 @@ def rules_test(
     """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error."""
     try:
         count = _rules_test(state, rule_id, query_text, since, source_id, file_path)
-    except QuerySyntaxError as err:
-        click.echo(f"QuerySyntaxError: {err}", err=True)
-        sys.exit(2)
     except MonitorError as err:
         click.echo(f"{type(err).__name__}: {err}", err=True)
         sys.exit(2)

@@ -6,6 +6,7 @@ MonitorError                  base of everything below; its str() is a one-line 
 ├── FetchError                an HTTP fetch failed for good (after retries)
 │   └── TransientFetchError   a fetch failed in a way worth retrying (timeout, 5xx, 429)
 ├── ParseError                a response could not be turned into items (not a feed, broken)
+├── QuerySyntaxError          a rule's query cannot be parsed (rules/query.py; has a column)
 └── StoreError                the database refused an operation
 ```
 Only `cli.py` turns these into exit codes; the pipeline records them as poll results.

@@ -19,6 +19,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from monitor.errors import MonitorError
 from monitor.rules.tokens import words
 
 FIELDS = ("title", "body", "author")
@@ -89,7 +90,7 @@ class Near:
 Node = Pattern | And | Or | Not | Near
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(MonitorError, ValueError):
     """A query that cannot be parsed; `column` is 1-based within the query text."""
 
     def __init__(self, message: str, query: str, column: int | None = None) -> None:
