@@ -24,6 +24,7 @@ from monitor.models import Document
 from monitor.pipeline import PollContext, run_sources
 from monitor.report import changes_table, documents_table, matches_report, summary_table, table
 from monitor.rules import Rule, RuleSet, parse_query
+from monitor.rules.matcher import word_frequencies
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
 from monitor.store import Store
@@ -112,7 +113,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
                 store=store,
                 dry_run=dry_run,
                 executor=executor,
-                rules=config.rules,
+                rules=config.rules.with_frequencies(word_frequencies(store.sample_documents())),
             )
             return await run_sources(sources, ctx)
 

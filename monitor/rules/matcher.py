@@ -53,9 +53,22 @@ class Rule:
 Trigger = frozenset[tuple[bool, str]]  # (is_prefix, text)
 Frequencies = dict[str, float]  # word → share of documents that contain it
 
-# Without statistics, guess: an exact word is rare, a prefix matches a family of words.
+# Without statistics, guess: an exact word is rare, a prefix matches a family of words,
+# and the commonest words of English and of news releases are in most documents.
 _GUESS_EXACT = 0.01
 _GUESS_PREFIX = 0.05
+_GUESS_COMMON = 0.5
+_COMMON_WORDS = frozenset(
+    """a about after against all also an and any are as at be been before but by can could
+    did do does during each for from had has have he her his how i if in into is it its
+    last more most new no not of on one or other our out over said says she so some than
+    that the their them then there these they this those through to two under up us was
+    we were what when which while who will with would year years you
+    government minister ministry president state states united national foreign official
+    officials statement press release week today monday tuesday wednesday thursday friday
+    saturday sunday country countries people security international told according
+    department office secretary meeting talks public world news report reports policy""".split()
+)
 
 
 class _Triggers:
@@ -69,7 +82,10 @@ class _Triggers:
     def share(self, is_prefix: bool, text: str) -> float:
         """Estimated share of documents in which this word (or prefix) occurs."""
         if not is_prefix:
-            return self.frequencies.get(text, _GUESS_EXACT + 0.001 / len(text))
+            known = self.frequencies.get(text)
+            if known is not None:
+                return known
+            return _GUESS_COMMON if text in _COMMON_WORDS else _GUESS_EXACT + 0.001 / len(text)
         cached = self._prefix_shares.get(text)
         if cached is None:
             total, i = 0.0, bisect_left(self._vocabulary, text)
@@ -297,6 +313,10 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def with_frequencies(self, frequencies: Frequencies) -> RuleSet:
+        """The same rules compiled with word statistics (e.g. from the stored documents)."""
+        return RuleSet(self.rules, self.lists, frequencies) if frequencies else self
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

@@ -579,6 +579,21 @@ class Store:
         with self._transaction() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def sample_documents(self, limit: int = 500) -> list[Document]:
+        """The most recently first-seen documents (for word statistics)."""
+        query = (
+            select(document_versions.c.data)
+            .join(
+                documents,
+                (document_versions.c.document_id == documents.c.id)
+                & (document_versions.c.version == documents.c.version),
+            )
+            .order_by(documents.c.first_seen_at.desc())
+            .limit(limit)
+        )
+        with self._transaction() as conn:
+            return [Document.model_validate(row.data) for row in conn.execute(query)]
+
     def iter_documents(
         self, since: datetime | None = None, source_id: str | None = None, batch: int = 500
     ) -> Iterator[Document]:

@@ -203,3 +203,26 @@ def test_a_query_and_its_parenthesised_form_match_alike(query: str, text: str) -
     document = doc(text)
     assert matches(query, document) == matches(f"({query})", document)
     assert matches(query, document) != matches(f"NOT ({query})", document)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(QUERIES, min_size=1, max_size=6, unique=True),
+    TEXTS,
+    st.dictionaries(WORDS.map(lambda w: w.replace(".", "")), st.floats(0, 1), max_size=8),
+)
+def test_word_frequencies_change_speed_not_results(
+    queries: list[str], text: str, frequencies: dict[str, float]
+) -> None:
+    rules = [rule(q, rule_id=f"r{i}") for i, q in enumerate(queries)]
+    document = doc(text, title=text[:20])
+    plain = sorted(m.rule_id for m in RuleSet(rules).match(document))
+    tuned = RuleSet(rules).with_frequencies(frequencies)
+    assert sorted(m.rule_id for m in tuned.match(document)) == plain
+
+
+def test_frequencies_come_from_documents() -> None:
+    from monitor.rules.matcher import word_frequencies
+
+    freqs = word_frequencies([doc("the sanctions", title="A"), doc("the talks", title="B")])
+    assert freqs["the"] == 1.0 and freqs["sanctions"] == 0.5
