@@ -95,6 +95,8 @@ class Match(BaseModel):
     terms: list[str]
     snippet: str
     highlights: list[tuple[int, int]] = Field(default_factory=list)
+    # Where each matched term stands in the document: (field, start, end) character offsets.
+    positions: list[tuple[str, int, int]] = Field(default_factory=list)
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The snippet with matched words wrapped (default: **bold**)."""

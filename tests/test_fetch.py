@@ -203,3 +203,26 @@ def test_politeness_delay_spaces_requests_to_one_host(tmp_path: Path) -> None:
     # Another host does not wait for a.example's turn.
     other = next(t for host, t in sent if host == "b.example")
     assert other - starts[0] < 0.1
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_compressed_responses_are_decoded(tmp_path: Path, encoding: str) -> None:
+    import gzip
+    import zlib
+
+    import brotli
+
+    body = b"<rss><channel><title>compressed</title></channel></rss>" * 50
+    packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[encoding](
+        body
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert encoding in request.headers["Accept-Encoding"]
+        return httpx.Response(200, content=packed, headers={"Content-Encoding": encoding})
+
+    async def run() -> FetchResult:
+        async with Fetcher(fast_settings(tmp_path), transport=httpx.MockTransport(handler)) as f:
+            return await f.fetch("https://e.org/feed")
+
+    assert asyncio.run(run()).content == body

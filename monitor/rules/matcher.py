@@ -368,8 +368,11 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         needed[f] = max(needed.get(f, 0), e)
     tokens = {f: doc.offsets(f, texts[f], n) for f, n in needed.items()}
     terms: dict[str, None] = {}
+    positions: dict[tuple[str, int, int], None] = {}
     for _, (f, s, e) in evidence:
-        terms.setdefault(texts[f][tokens[f][s][0] : tokens[f][e - 1][1]], None)
+        start, end = tokens[f][s][0], tokens[f][e - 1][1]
+        terms.setdefault(texts[f][start:end], None)
+        positions.setdefault((f, start, end), None)
     field_name = (
         "body"
         if any(span[0] == "body" for _, span in evidence)
@@ -387,6 +390,7 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         terms=list(terms),
         snippet=snippet or document.title[:300],
         highlights=highlights,
+        positions=sorted(positions),
     )
 
 

@@ -386,6 +386,7 @@ class Store:
                         "terms": m.terms,
                         "snippet": m.snippet,
                         "highlights": [list(h) for h in m.highlights],
+                        "positions": [list(p) for p in m.positions],
                         "matched_at": now,
                     }
                     for m in found
@@ -414,6 +415,7 @@ class Store:
                 terms=r.terms,
                 snippet=r.snippet,
                 highlights=[tuple(h) for h in r.highlights],
+                positions=[tuple(p) for p in r.positions],
             )
             for r in rows
         ]

@@ -124,6 +124,7 @@ matches = Table(
     Column("terms", JSON, nullable=False),
     Column("snippet", Text, nullable=False),
     Column("highlights", JSON, nullable=False),
+    Column("positions", JSON, nullable=False),
     Column("rule_name", Text, nullable=False),
     Column("matched_at", UTCDateTime, nullable=False, index=True),
     UniqueConstraint("rule_id", "document_id", "version", name="uq_matches_rule_document_version"),

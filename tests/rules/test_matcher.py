@@ -112,6 +112,7 @@ def test_match_carries_terms_and_the_sentence() -> None:
     [match] = RuleSet([rule('biegun OR "U.S.-ROK"')]).match(doc(body))
     assert match.field == "body"
     assert match.terms == ["Biegun", "U.S.-ROK"]
+    assert [body[s:e] for _, s, e in match.positions] == ["Biegun", "U.S.-ROK"]
     assert match.snippet.startswith("Special Representative for North Korea Stephen Biegun")
     assert match.marked() == (
         "Special Representative for North Korea Stephen **Biegun** and Lee Do-hoon launched "

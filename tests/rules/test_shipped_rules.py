@@ -47,24 +47,29 @@ def _scores(ruleset: RuleSet, items: list[dict[str, object]]) -> dict[str, tuple
     }
 
 
-def _report(title: str, scores: dict[str, tuple[float, float]]) -> None:
-    print(f"\n{title}")
-    for rule_id, (precision, recall) in scores.items():
-        print(f"  {rule_id:20s} precision {precision:.2f}  recall {recall:.2f}")
+def _report(
+    title: str, scores: dict[str, tuple[float, float]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with capsys.disabled():  # shown in every test run, not only with -s
+        print(f"\n{title}")
+        for rule_id, (precision, recall) in scores.items():
+            print(f"  {rule_id:20s} precision {precision:.2f}  recall {recall:.2f}")
 
 
-def test_shipped_rules_precision_and_recall_on_the_labelled_set() -> None:
+def test_shipped_rules_precision_and_recall_on_the_labelled_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     items = _labelled("labelled.yaml")
     assert len(items) >= 40
     scores = _scores(RULES, items)
-    _report(f"labelled set ({len(items)} documents)", scores)
+    _report(f"labelled set ({len(items)} documents)", scores, capsys)
     assert {r.id for r in RULES.rules} == set(scores)
     for rule_id, (precision, recall) in scores.items():
         assert precision >= 0.9, f"{rule_id}: precision {precision:.2f}"
         assert recall >= 0.9, f"{rule_id}: recall {recall:.2f}"
 
 
-def test_shipped_rules_on_the_held_out_set() -> None:
+def test_shipped_rules_on_the_held_out_set(capsys: pytest.CaptureFixture[str]) -> None:
     """Written after the rules and never used to tune them: how the rules generalise.
 
     The floor only guards against regressions; the figures printed are the measurement.
@@ -74,7 +79,7 @@ def test_shipped_rules_on_the_held_out_set() -> None:
         pytest.skip("fixtures/rules/heldout.yaml is not there")
     items = _labelled("heldout.yaml")
     scores = _scores(RULES, items)
-    _report(f"held-out set ({len(items)} documents)", scores)
+    _report(f"held-out set ({len(items)} documents)", scores, capsys)
     for rule_id, (precision, recall) in scores.items():
         assert precision >= 0.6 and recall >= 0.6, (rule_id, precision, recall)
 

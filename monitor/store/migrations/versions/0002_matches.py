@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("terms", sa.JSON, nullable=False),
         sa.Column("snippet", sa.Text, nullable=False),
         sa.Column("highlights", sa.JSON, nullable=False),
+        sa.Column("positions", sa.JSON, nullable=False),
         sa.Column("rule_name", sa.Text, nullable=False),
         sa.Column("matched_at", UTCDateTime, nullable=False, index=True),
         sa.UniqueConstraint(
