@@ -16,13 +16,22 @@ from typing import Any, TypeVar
 
 import click
 
+from monitor.alerts import build_channels
+from monitor.alerts.worker import deliver_due
 from monitor.config import Config, load_config
 from monitor.documents_io import documents_from_file
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.models import Document
 from monitor.pipeline import PollContext, run_sources
-from monitor.report import changes_table, documents_table, matches_report, summary_table, table
+from monitor.report import (
+    changes_table,
+    deliveries_table,
+    documents_table,
+    matches_report,
+    summary_table,
+    table,
+)
 from monitor.rules import Rule, RuleSet, parse_query
 from monitor.rules.matcher import word_frequencies
 from monitor.settings import Settings
@@ -124,14 +133,24 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     finally:
         if executor:
             executor.shutdown()
+    deliveries = (
+        []
+        if dry_run
+        else asyncio.run(
+            deliver_due(store, build_channels(config.channels, state.settings), state.settings)
+        )
+    )
     store.close()
     click.echo(changes_table(results))
     click.echo("")
     click.echo(summary_table(results))
     click.echo("")
     click.echo(matches_report(results))
+    if deliveries:
+        click.echo("")
+        click.echo(deliveries_table(deliveries))
     if dry_run:
-        click.echo("\n(dry run: nothing was stored)")
+        click.echo("\n(dry run: nothing was stored, nothing was sent)")
     if any(r.status == "error" for r in results):
         sys.exit(1)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import os
+import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from monitor.alerts import REGISTRY as CHANNEL_TYPES
+from monitor.alerts import ChannelOptions
 from monitor.errors import ConfigError
 from monitor.rules.matcher import OnUpdate, Rule, RuleSet
 from monitor.rules.query import Node, Or, QuerySyntaxError, parse_query
@@ -248,11 +252,84 @@ def parse_rules(loaded: LoadedYaml) -> RuleSet:
                 kinds=tuple(spec.kinds),
                 notify=tuple(spec.notify),
                 on_update=spec.on_update,
+                line=line,
             )
         )
     if errors:
         raise ConfigError(errors)
     return RuleSet(rules, lists)
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any, path: Path_, missing: list[tuple[Path_, str]]) -> Any:
+    """${VAR} and ${VAR:-default} in every string, from the environment."""
+    if isinstance(value, str):
+
+        def replace(m: re.Match[str]) -> str:
+            found = os.environ.get(m.group(1))
+            if found is None:
+                if m.group(2) is not None:
+                    return m.group(2)
+                missing.append((path, m.group(1)))
+                return ""
+            return found
+
+        return _VARIABLE.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, (*path, str(k)), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*path, i), missing) for i, v in enumerate(value)]
+    return value
+
+
+def parse_channels(loaded: LoadedYaml) -> dict[str, ChannelOptions]:
+    """Validate channels.yaml (after expanding ${VAR} from the environment)."""
+    file, data = loaded.file, loaded.data
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
+        raise ConfigError(f"{file}:1: expected a top-level 'channels:' mapping of names")
+    errors: list[str] = []
+    channels: dict[str, ChannelOptions] = {}
+    for name, entry in data["channels"].items():
+        path: Path_ = ("channels", str(name))
+        label = f"channel '{name}'"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(name)):
+            errors.append(f"{file}:{loaded.line_of(path)}: {label}: names use a-z, 0-9 and '-'")
+            continue
+        if not isinstance(entry, dict):
+            errors.append(f"{file}:{loaded.line_of(path)}: {label}: expected a mapping")
+            continue
+        missing: list[tuple[Path_, str]] = []
+        entry = _expand(entry, path, missing)
+        for var_path, variable in missing:
+            errors.append(
+                f"{file}:{loaded.line_of(var_path)}: {label}: environment variable "
+                f"{variable} is not set"
+            )
+        if missing:
+            continue
+        type_name = str(entry.get("type", ""))
+        model = CHANNEL_TYPES[type_name].Options if type_name in CHANNEL_TYPES else None
+        if model is None:
+            known = sorted(CHANNEL_TYPES)
+            hint = _suggest(type_name, known) or f" (known: {', '.join(known)})"
+            errors.append(
+                f"{file}:{loaded.line_of((*path, 'type'))}: {label}: "
+                f"unknown type '{type_name}'{hint}"
+            )
+            continue
+        try:
+            channels[str(name)] = model.model_validate(entry)
+        except ValidationError as err:
+            for item in err.errors():
+                where = loaded.line_of((*path, *item["loc"]))
+                errors.append(f"{file}:{where}: {label}: {_describe(item, model)}")
+    if errors:
+        raise ConfigError(errors)
+    return channels
 
 
 @dataclass
@@ -262,6 +339,7 @@ class Config:
     directory: Path
     sources: SourcesConfig
     rules: RuleSet
+    channels: dict[str, ChannelOptions] = field(default_factory=dict)
 
 
 def load_config(directory: Path) -> Config:
@@ -281,6 +359,27 @@ def load_config(directory: Path) -> Config:
             rules = parse_rules(load_yaml(directory / "rules.yaml"))
         except ConfigError as err:
             errors += err.messages
+    channels: dict[str, ChannelOptions] = {}
+    channels_file = directory / "channels.yaml"
+    if channels_file.exists():
+        try:
+            channels = parse_channels(load_yaml(channels_file))
+        except ConfigError as err:
+            errors += err.messages
+    if not errors:
+        rules_file = directory / "rules.yaml"
+        for rule in rules.rules:
+            for name in rule.notify:
+                if name not in channels:
+                    hint = _suggest(name, sorted(channels)) or (
+                        f" (channels: {', '.join(sorted(channels))})"
+                        if channels
+                        else f" ({channels_file.name} defines none)"
+                    )
+                    errors.append(
+                        f"{rules_file}:{rule.line}: rule '{rule.id}': "
+                        f"unknown channel '{name}'{hint}"
+                    )
     if errors or sources is None:
         raise ConfigError(errors)
-    return Config(directory=directory, sources=sources, rules=rules)
+    return Config(directory=directory, sources=sources, rules=rules, channels=channels)

@@ -7,12 +7,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from monitor.alerts import build_channels
+from monitor.alerts.filesink import file_transports
+from monitor.alerts.worker import Delivery, deliver_due
 from monitor.config import load_config
 from monitor.fetch import Fetcher
 from monitor.fixture_server import FixtureServer, RewriteTransport, load_url_map
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_sources
-from monitor.report import changes_table, matches_report, summary_table
+from monitor.report import changes_table, deliveries_table, matches_report, summary_table
 from monitor.settings import Settings
 from monitor.store import Store
 
@@ -27,8 +30,13 @@ async def _cycle(config_dir: Path, ctx: PollContext) -> list[PollResult]:
     return await run_sources(config.sources.sources, ctx)
 
 
-def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] = print) -> int:
-    """Two poll cycles over the fixtures; returns the number of documents stored."""
+def run_demo(
+    config_dir: Path,
+    fixtures_dir: Path,
+    echo: Callable[[str], None] = print,
+    out_dir: Path = Path("data/demo"),
+) -> int:
+    """Two poll cycles over the fixtures, alerts written to `out_dir`; returns documents stored."""
     config = load_config(config_dir)
     routes = load_url_map(fixtures_dir)
     with (
@@ -48,19 +56,25 @@ def run_demo(config_dir: Path, fixtures_dir: Path, echo: Callable[[str], None] =
             f"throw-away database {settings.database_url}\n"
         )
 
-        async def both_cycles() -> tuple[list[PollResult], list[PollResult]]:
+        channels = build_channels(config.channels, settings, **file_transports(out_dir))
+
+        async def both_cycles() -> tuple[list[PollResult], list[PollResult], list[Delivery]]:
             fetcher = Fetcher(settings, transport=RewriteTransport(server.base_url))
             async with fetcher:
                 ctx = PollContext(fetcher=fetcher, store=store)
-                return await _cycle(config_dir, ctx), await _cycle(config_dir, ctx)
+                first = await _cycle(config_dir, ctx)
+                sent = await deliver_due(store, channels, settings)
+                return first, await _cycle(config_dir, ctx), sent
 
-        first, second = asyncio.run(both_cycles())
+        first, second, sent = asyncio.run(both_cycles())
         echo("== First poll ==")
         echo(changes_table(first))
         echo("")
         echo(summary_table(first))
         echo(f"\n== Rule matches ({len(config.rules)} rules in {config_dir / 'rules.yaml'}) ==")
         echo(matches_report(first))
+        echo(f"\n== Alerts delivered ({len(sent)}), written to {out_dir}/ instead of sent ==")
+        echo(deliveries_table(sent))
         echo("\n== Second poll (nothing changed: conditional GETs answered 304) ==")
         echo(summary_table(second))
         count = store.count_documents()

@@ -66,7 +66,7 @@ class _HostGate:
     next_start: float = 0.0
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
@@ -241,7 +241,7 @@ class Fetcher:
             if status == 429 or status >= 500:
                 raise TransientFetchError(
                     f"HTTP {status} {response.reason_phrase}".strip(),
-                    retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                 )
             if status != 200:
                 raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())

@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from monitor.alerts.routing import alert_maker
 from monitor.errors import FetchError, MonitorError, TransientFetchError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.models import Document, PollResult, RawItem
@@ -42,6 +43,7 @@ class PollContext:
     dry_run: bool = False
     executor: Executor | None = None
     rules: RuleSet | None = None
+    alerts: bool = True  # enqueue alerts for the rules' channels
 
 
 @dataclass
@@ -213,6 +215,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         item_count=len(items),
         dry_run=ctx.dry_run,
         match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
+        alerts=alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from monitor.alerts.worker import Delivery
 from monitor.models import Match, PollResult
 
 
@@ -104,3 +105,16 @@ def matches_report(results: list[PollResult], mark: Callable[[Match], str] | Non
     if not blocks:
         return "No rule matched."
     return "\n\n".join(blocks)
+
+
+def deliveries_table(deliveries: list[Delivery]) -> str:
+    """One line per message sent (or not): channel, status, what it carried."""
+    if not deliveries:
+        return "Nothing to deliver."
+    rows = []
+    for d in deliveries:
+        outcome = d.outcome
+        detail = getattr(outcome, "error", None) or getattr(outcome, "detail", "")
+        what = d.subjects[0] if len(d.subjects) == 1 else f"digest of {len(d.subjects)} alerts"
+        rows.append([d.channel, d.status, str(detail), what])
+    return table(["CHANNEL", "STATUS", "DETAIL", "ALERT"], rows, [14, 10, 26])

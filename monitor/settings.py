@@ -38,5 +38,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+    smtp_tls: bool = False  # implicit TLS (port 465)
     smtp_from: str = "monitor@localhost"
     webhook_secret: SecretStr | None = None
+
+    delivery_backoff: float = 30.0  # first retry after this many seconds, then doubling…
+    delivery_backoff_max: float = 3600.0  # …up to this…
+    delivery_give_up_after: float = 86400.0  # …until the alert is this old: then dead
+    delivery_lease: float = 300.0  # a claimed alert is retried after this if not marked

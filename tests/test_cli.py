@@ -156,6 +156,7 @@ def test_rules_test_on_files_exits_like_grep() -> None:
 def test_rules_test_over_stored_documents(server: FixtureServer, tmp_path: Path) -> None:
     env = _config_for(server, tmp_path)
     (tmp_path / "rules.yaml").write_text((ROOT / "config/rules.yaml").read_text())
+    (tmp_path / "channels.yaml").write_text((ROOT / "config/channels.yaml").read_text())
     once = monitor("once", "--source", "state", env=env)
     assert "[biegun] Stephen Biegun mentioned" in once.stdout
     assert "**Stephen Biegun**" in once.stdout

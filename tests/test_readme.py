@@ -59,6 +59,7 @@ def test_readme_rules_example_is_valid(tmp_path: Path) -> None:
     [example] = [b for b in _blocks("yaml") if b.startswith("terms:")]
     (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
     (tmp_path / "rules.yaml").write_text(example)
+    (tmp_path / "channels.yaml").write_text((ROOT / "config/channels.yaml").read_text())
     rules = load_config(tmp_path).rules
     assert [r.id for r in rules.rules] == ["biegun", "sanctions-lifted"]
 

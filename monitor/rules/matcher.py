@@ -42,6 +42,7 @@ class Rule:
     kinds: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     on_update: OnUpdate = "new-match"
+    line: int = 0  # where rules.yaml defines it, for messages
 
     def applies_to(self, doc: Document) -> bool:
         if self.sources and not any(fnmatch.fnmatchcase(doc.source_id, g) for g in self.sources):

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.tables import (
     document_versions,
     documents,
@@ -49,10 +50,11 @@ from monitor.store.tables import (
 )
 
 Matcher = Callable[[Document, Document | None], list[Match]]
+AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -95,6 +97,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.outbox = Outbox(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
         self._touched: dict[str, datetime] = {}
@@ -208,11 +211,13 @@ class Store:
         status: str = "ok",
         dry_run: bool = False,
         match: Matcher | None = None,
+        alerts: AlertMaker | None = None,
     ) -> list[StoredChange]:
         """Store one successful poll atomically; returns what happened to each document.
 
-        New and updated documents are matched with `match(document, previous_version)` and
-        the matches are written in the same transaction as the documents.
+        New and updated documents are matched with `match(document, previous_version)`; the
+        matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
+        the same transaction as the documents.
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
         if status == "not_modified" and not docs and not seen and not validators:
@@ -239,6 +244,10 @@ class Store:
                 return changes
             self._write_documents(conn, changes, source_id, now)
             self._write_matches(conn, [m for c in changes for m in c.matches], now)
+            if alerts is not None:
+                write_alerts(
+                    conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now
+                )
             if seen:
                 self._write_seen(conn, source_id, seen, now)
             if validators:

@@ -129,3 +129,24 @@ matches = Table(
     Column("matched_at", UTCDateTime, nullable=False, index=True),
     UniqueConstraint("rule_id", "document_id", "version", name="uq_matches_rule_document_version"),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("rule_id", String(100), nullable=False),
+    Column("document_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("claim_token", String(40)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)

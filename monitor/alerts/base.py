@@ -1,0 +1,129 @@
+"""The Channel interface, delivery outcomes, the alert payload, and the type registry.
+
+A Channel turns one or more outbox alerts (several for a digest) into one message and
+reports an Outcome: Sent, Retry (worth another attempt later) or Dead (never will work).
+It never raises for a delivery failure: failures are data, like a failed poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.models import Document, Match
+from monitor.settings import Settings
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Sent:
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Retry:
+    error: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Dead:
+    error: str
+
+
+Outcome = Sent | Retry | Dead
+
+
+@dataclass
+class OutboxAlert:
+    """One outbox row, as a channel sees it."""
+
+    id: int
+    key: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+def idempotency_key(rule_id: str, document_id: str, version: int, channel: str) -> str:
+    """The key that makes a second alert for the same match and channel impossible."""
+    raw = f"{rule_id}\x1f{document_id}\x1f{version}\x1f{channel}".encode()
+    return hashlib.sha256(raw).hexdigest()[:40]
+
+
+def alert_payload(
+    key: str, match: Match, document: Document, query: str, update: bool
+) -> dict[str, Any]:
+    """The webhook JSON of DESIGN.md; emails are rendered from the same data."""
+    return {
+        "type": "monitor.alert",
+        "schema": SCHEMA_VERSION,
+        "id": key,
+        "rule": {"id": match.rule_id, "name": match.rule_name, "query": query},
+        "document": {
+            "id": document.id,
+            "source_id": document.source_id,
+            "url": document.url,
+            "title": document.title,
+            "kind": document.kind,
+            "published_at": document.published_at.isoformat().replace("+00:00", "Z")
+            if document.published_at
+            else None,
+            "authors": document.authors,
+            "version": document.version,
+        },
+        "matches": [
+            {
+                "field": match.field,
+                "terms": match.terms,
+                "snippet": match.snippet,
+                "highlights": [list(h) for h in match.highlights],
+            }
+        ],
+        "update": update,
+    }
+
+
+class ChannelOptions(BaseModel):
+    """Options every channel has."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+
+
+class Channel(ABC):
+    """A kind of alert destination."""
+
+    type_name: ClassVar[str]
+    Options: ClassVar[type[ChannelOptions]]
+
+    def __init__(self, name: str, options: ChannelOptions, settings: Settings) -> None:
+        self.name = name
+        self.options = options
+        self.settings = settings
+
+    @property
+    def digest_seconds(self) -> int | None:
+        """Seconds to gather alerts into one message, or None to send each at once."""
+        return None
+
+    @abstractmethod
+    async def send(self, alerts: list[OutboxAlert]) -> Outcome:
+        """Deliver the alerts as one message; report what happened, never raise."""
+
+
+REGISTRY: dict[str, type[Channel]] = {}
+
+
+def register(cls: type[Channel]) -> type[Channel]:
+    """Class decorator: make a Channel available as `type: <cls.type_name>`."""
+    REGISTRY[cls.type_name] = cls
+    return cls

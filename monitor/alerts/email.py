@@ -1,0 +1,186 @@
+"""`type: email`: multipart text + HTML over SMTP, one alert or a digest per message."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import smtplib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+from pydantic import Field, field_validator
+
+from monitor.alerts.base import (
+    Channel,
+    ChannelOptions,
+    Dead,
+    OutboxAlert,
+    Outcome,
+    Retry,
+    Sent,
+    register,
+)
+from monitor.settings import Settings
+from monitor.sources.base import parse_interval
+
+MAX_SUBJECT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+
+Sender = Callable[[EmailMessage], None]
+
+
+class EmailOptions(ChannelOptions):
+    type: Literal["email"] = "email"
+    to: list[str] = Field(min_length=1)
+    cc: list[str] = Field(default_factory=list)
+    digest: str | None = None
+
+    @field_validator("to", "cc")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _ADDRESS.match(value):
+                raise ValueError(f"'{value}' is not an email address")
+        return values
+
+    @field_validator("digest")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+
+def clean_header(text: str, limit: int = MAX_SUBJECT) -> str:
+    """One safe header line: control characters (CR, LF, …) become spaces; length capped."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def segments(snippet: str, highlights: list[list[int]]) -> list[tuple[str, bool]]:
+    """The snippet as (text, highlighted) pieces, for templates to escape and mark."""
+    out, last = [], 0
+    for start, end in highlights:
+        out += [(snippet[last:start], False), (snippet[start:end], True)]
+        last = end
+    out.append((snippet[last:], False))
+    return [(text, bold) for text, bold in out if text]
+
+
+def _environment(config_dir: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if config_dir is not None and (config_dir / "templates").is_dir():
+        loaders.append(jinja2.FileSystemLoader(config_dir / "templates"))
+    loaders.append(jinja2.PackageLoader("monitor.alerts", "templates"))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def smtp_send(settings: Settings) -> Sender:
+    """A sender that speaks SMTP with the MONITOR_SMTP_* settings."""
+
+    def send(message: EmailMessage) -> None:
+        smtp_class = smtplib.SMTP_SSL if settings.smtp_tls else smtplib.SMTP
+        with smtp_class(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            if settings.smtp_starttls and not settings.smtp_tls:
+                smtp.starttls()
+            if settings.smtp_username and settings.smtp_password:
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            smtp.send_message(message)
+
+    return send
+
+
+@register
+class EmailChannel(Channel):
+    type_name: ClassVar[str] = "email"
+    Options: ClassVar[type[ChannelOptions]] = EmailOptions
+
+    def __init__(
+        self, name: str, options: ChannelOptions, settings: Settings, sender: Sender | None = None
+    ) -> None:
+        super().__init__(name, options, settings)
+        self._send = sender or smtp_send(settings)
+        self._templates = _environment(settings.config_dir)
+
+    @property
+    def digest_seconds(self) -> int | None:
+        options = self.options
+        assert isinstance(options, EmailOptions)
+        return parse_interval(options.digest) if options.digest else None
+
+    def _context(self, alert: OutboxAlert) -> dict[str, Any]:
+        p = alert.payload
+        doc, match = p["document"], p["matches"][0]
+        published = doc.get("published_at")
+        when = "-"
+        if published:
+            zone = ZoneInfo(self.settings.timezone)
+            local = datetime.fromisoformat(published.replace("Z", "+00:00")).astimezone(zone)
+            when = local.strftime("%d %B %Y %H:%M %Z")
+        return {
+            "rule": p["rule"],
+            "document": doc,
+            "match": match,
+            "published": when,
+            "segments": segments(match["snippet"], match.get("highlights", [])),
+            "update": p.get("update", False),
+        }
+
+    def render(self, alerts: list[OutboxAlert]) -> EmailMessage:
+        """The message for one alert, or a digest with a table of contents."""
+        options = self.options
+        assert isinstance(options, EmailOptions)
+        items = [self._context(a) for a in alerts]
+        if len(alerts) == 1:
+            item = items[0]
+            subject = f"[monitor] {item['rule']['name']}: {item['document']['title']}"
+            text = self._templates.get_template("alert.txt").render(**item)
+            html = self._templates.get_template("alert.html").render(**item)
+        else:
+            rules = sorted({i["rule"]["name"] for i in items})
+            subject = f"[monitor] {len(items)} alerts: {', '.join(rules)}"
+            text = self._templates.get_template("digest.txt").render(items=items)
+            html = self._templates.get_template("digest.html").render(items=items)
+        message = EmailMessage()
+        message["Subject"] = clean_header(subject)
+        message["From"] = self.settings.smtp_from
+        message["To"] = ", ".join(options.to)
+        if options.cc:
+            message["Cc"] = ", ".join(options.cc)
+        domain = self.settings.smtp_from.rsplit("@", 1)[-1] or "monitor.invalid"
+        key = alerts[0].key if len(alerts) == 1 else make_msgid().strip("<>").split("@")[0]
+        message["Message-ID"] = f"<{key}@{domain}>"
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+    async def send(self, alerts: list[OutboxAlert]) -> Outcome:
+        try:
+            message = self.render(alerts)
+            await asyncio.to_thread(self._send, message)
+        except smtplib.SMTPRecipientsRefused as err:
+            return Dead(f"SMTP refused every recipient: {', '.join(err.recipients)}")
+        except smtplib.SMTPResponseException as err:
+            text = err.smtp_error
+            text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+            reason = f"SMTP {err.smtp_code}: {text[:200]}"
+            return Dead(reason) if 500 <= err.smtp_code < 600 else Retry(reason)
+        except (smtplib.SMTPException, OSError) as err:
+            return Retry(f"SMTP server unreachable: {str(err)[:200] or type(err).__name__}")
+        except jinja2.TemplateError as err:
+            return Dead(f"email template error: {err}")
+        return Sent(f"to {', '.join(message['To'].split(', '))}")

@@ -1,0 +1,128 @@
+"""`type: webhook`: POST the alert as JSON (or a Slack/Mattermost/Teams text message)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import Field, field_validator
+
+from monitor.alerts.base import (
+    Channel,
+    ChannelOptions,
+    Dead,
+    OutboxAlert,
+    Outcome,
+    Retry,
+    Sent,
+    register,
+)
+from monitor.fetch import retry_after_seconds
+from monitor.settings import Settings
+
+TIMEOUT = httpx.Timeout(10.0)
+
+
+class WebhookOptions(ChannelOptions):
+    type: Literal["webhook"] = "webhook"
+    url: str
+    format: Literal["json", "slack"] = "json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    secret_env: str | None = None  # name of the variable holding this channel's secret
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_text(alerts: list[OutboxAlert]) -> str:
+    """A chat message: rule, linked title, the matching sentence."""
+    lines = []
+    for alert in alerts:
+        p = alert.payload
+        doc, match = p["document"], p["matches"][0]
+        lines.append(
+            f"*[monitor] {_slack_escape(p['rule']['name'])}*: "
+            f"<{doc['url']}|{_slack_escape(doc['title'])}>\n> {_slack_escape(match['snippet'])}"
+        )
+    return "\n\n".join(lines)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@register
+class WebhookChannel(Channel):
+    type_name: ClassVar[str] = "webhook"
+    Options: ClassVar[type[ChannelOptions]] = WebhookOptions
+
+    def __init__(
+        self,
+        name: str,
+        options: ChannelOptions,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(name, options, settings)
+        self._transport = transport
+
+    def _secret(self) -> str | None:
+        options = self.options
+        assert isinstance(options, WebhookOptions)
+        if options.secret_env:
+            return os.environ.get(options.secret_env) or None
+        secret = self.settings.webhook_secret
+        return secret.get_secret_value() if secret else None
+
+    def body(self, alerts: list[OutboxAlert]) -> dict[str, Any]:
+        options = self.options
+        assert isinstance(options, WebhookOptions)
+        if options.format == "slack":
+            return {"text": slack_text(alerts)}
+        if len(alerts) == 1:
+            return alerts[0].payload
+        return {"type": "monitor.digest", "schema": 1, "alerts": [a.payload for a in alerts]}
+
+    async def send(self, alerts: list[OutboxAlert]) -> Outcome:
+        options = self.options
+        assert isinstance(options, WebhookOptions)
+        raw = json.dumps(self.body(alerts), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {
+            **options.headers,
+            "Content-Type": "application/json",
+            "User-Agent": self.settings.user_agent,
+            "Idempotency-Key": alerts[0].key
+            if len(alerts) == 1
+            else hashlib.sha256("".join(a.key for a in alerts).encode()).hexdigest()[:40],
+        }
+        secret = self._secret()
+        if secret:
+            headers["X-Monitor-Signature"] = signature(secret, raw)
+        try:
+            async with httpx.AsyncClient(
+                transport=self._transport, timeout=TIMEOUT, follow_redirects=False
+            ) as client:
+                response = await client.post(options.url, content=raw, headers=headers)
+        except httpx.TimeoutException:
+            return Retry("webhook timed out")
+        except httpx.TransportError as err:
+            return Retry(f"webhook unreachable: {str(err)[:200] or type(err).__name__}")
+        status = response.status_code
+        if 200 <= status < 300:
+            return Sent(f"HTTP {status}")
+        reason = f"webhook answered HTTP {status}"
+        if status in (408, 429) or status >= 500:
+            return Retry(reason, retry_after_seconds(response.headers.get("Retry-After")))
+        return Dead(reason)

@@ -1,0 +1,223 @@
+"""The outbox half of the store: alerts waiting to be delivered, claimed by workers.
+
+Guarantees: an alert row exists at most once per (rule, document, version, channel)
+(unique idempotency key); it is written in the transaction that stores the match; a worker
+claims a row with a conditional UPDATE (a lease), so two workers never send the same row
+at once; a worker that dies after sending but before marking leaves the lease to expire,
+and the resend carries the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from monitor.alerts.base import Dead, OutboxAlert, Outcome, Retry, Sent
+from monitor.store.tables import outbox
+
+
+@dataclass
+class NewAlert:
+    """An alert to enqueue: its key, channel and payload."""
+
+    key: str
+    channel: str
+    rule_id: str
+    document_id: str
+    version: int
+    payload: dict[str, Any]
+
+
+@dataclass
+class AlertRow:
+    """An outbox row for listings (`monitor alerts`)."""
+
+    id: int
+    key: str
+    channel: str
+    rule_id: str
+    title: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime
+
+
+def write_alerts(conn: Connection, alerts: list[NewAlert], now: datetime) -> None:
+    """Enqueue alerts; a row whose idempotency key exists already is left alone."""
+    if not alerts:
+        return
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    conn.execute(
+        statement,
+        [
+            {
+                "idempotency_key": a.key,
+                "channel": a.channel,
+                "rule_id": a.rule_id,
+                "document_id": a.document_id,
+                "version": a.version,
+                "payload": a.payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for a in alerts
+        ],
+    )
+
+
+class Outbox:
+    """Claiming, marking and listing outbox rows."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim_due(
+        self, now: datetime, lease: float, digests: dict[str, int], limit: int = 200
+    ) -> list[OutboxAlert]:
+        """Claim pending rows that are due; a digest channel's rows once its window closed."""
+        due = (
+            select(outbox)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.next_attempt_at <= now,
+                (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(due).all()
+        oldest: dict[str, datetime] = {}
+        for row in rows:
+            oldest[row.channel] = min(oldest.get(row.channel, row.created_at), row.created_at)
+        token = uuid.uuid4().hex
+        claimed: list[OutboxAlert] = []
+        with self.engine.begin() as conn:
+            for row in rows:
+                window = digests.get(row.channel)
+                if window and oldest[row.channel] + timedelta(seconds=window) > now:
+                    continue  # the digest is still gathering
+                taken = conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id == row.id,
+                        outbox.c.status == "pending",
+                        (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now),
+                    )
+                    .values(claimed_until=now + timedelta(seconds=lease), claim_token=token)
+                ).rowcount
+                if taken == 1:
+                    claimed.append(
+                        OutboxAlert(
+                            row.id,
+                            row.idempotency_key,
+                            row.channel,
+                            row.payload,
+                            row.attempts,
+                            row.created_at,
+                        )
+                    )
+        return claimed
+
+    def mark(
+        self,
+        alerts: list[OutboxAlert],
+        outcome: Outcome,
+        now: datetime,
+        *,
+        backoff: float,
+        backoff_max: float,
+        give_up_after: float,
+    ) -> str:
+        """Record a delivery attempt; returns the new status."""
+        ids = [a.id for a in alerts]
+        values: dict[str, Any] = {"claimed_until": None, "claim_token": None}
+        if isinstance(outcome, Sent):
+            status = "delivered"
+            values.update(status=status, delivered_at=now, last_error=None)
+        elif isinstance(outcome, Dead):
+            status = "dead"
+            values.update(status=status, last_error=outcome.error)
+        else:
+            assert isinstance(outcome, Retry)
+            attempts = max(a.attempts for a in alerts) + 1
+            delay = min(backoff_max, backoff * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            if outcome.retry_after is not None:
+                delay = max(outcome.retry_after, 0.0)
+            oldest = min(a.created_at for a in alerts)
+            status = "dead" if (now - oldest).total_seconds() + delay > give_up_after else "pending"
+            values.update(
+                status=status,
+                last_error=outcome.error,
+                next_attempt_at=now + timedelta(seconds=delay),
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(attempts=outbox.c.attempts + 1, **values)
+            )
+        return status
+
+    def rows(self, *, failed: bool = False, limit: int = 50) -> list[AlertRow]:
+        query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if failed:
+            query = query.where(
+                (outbox.c.status == "dead")
+                | (outbox.c.last_error.is_not(None)) & (outbox.c.status == "pending")
+            )
+        with self.engine.begin() as conn:
+            found = conn.execute(query).all()
+        return [
+            AlertRow(
+                r.id,
+                r.idempotency_key,
+                r.channel,
+                r.rule_id,
+                r.payload.get("document", {}).get("title", ""),
+                r.status,
+                r.attempts,
+                r.last_error,
+                r.created_at,
+                r.delivered_at,
+                r.next_attempt_at,
+            )
+            for r in found
+        ]
+
+    def requeue(self, now: datetime, alert_id: int | None = None, all_dead: bool = False) -> int:
+        """Send dead (or failing) alerts again at the next delivery run."""
+        statement = update(outbox).values(
+            status="pending", next_attempt_at=now, claimed_until=None, claim_token=None
+        )
+        if alert_id is not None:
+            statement = statement.where(outbox.c.id == alert_id, outbox.c.status != "delivered")
+        elif all_dead:
+            statement = statement.where(outbox.c.status == "dead")
+        else:
+            return 0
+        with self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount)
+
+    def depth(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+                ).scalar_one()
+            )
