@@ -49,6 +49,8 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class SeenRequest:
     path: str
     headers: dict[str, str]
+    body: bytes = b""
+    method: str = "GET"
 
 
 def production_path(url: str) -> str:
@@ -121,10 +123,20 @@ class FixtureServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return  # quiet: tests and the demo print what matters
 
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                self._dispatch(body, "POST")
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._dispatch(b"", "GET")
+
+            def _dispatch(self, body: bytes, method: str) -> None:
                 path = urlsplit(self.path).path
+                seen = SeenRequest(path, dict(self.headers.items()), body, method)
+                self.body = body  # for handlers: the request body, already read
                 with server._lock:
-                    server.requests.append(SeenRequest(path, dict(self.headers.items())))
+                    server.requests.append(seen)
                 route = server.routes.get(path)
                 if route is None:
                     self._send(404, b"not found\n", "text/plain")

@@ -127,3 +127,33 @@ def register(cls: type[Channel]) -> type[Channel]:
     """Class decorator: make a Channel available as `type: <cls.type_name>`."""
     REGISTRY[cls.type_name] = cls
     return cls
+
+
+def sample_alert(channel: str) -> OutboxAlert:
+    """A recognisable alert for `monitor channels test`."""
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    key = idempotency_key("channel-test", now.isoformat(), 0, channel)
+    snippet = "This is a test alert from monitor: if you can read it, the channel works."
+    payload = {
+        "type": "monitor.alert",
+        "schema": SCHEMA_VERSION,
+        "id": key,
+        "rule": {"id": "channel-test", "name": "Channel test", "query": "-"},
+        "document": {
+            "id": "test",
+            "source_id": "monitor",
+            "url": "https://example.org/",
+            "title": f"Test alert for channel '{channel}'",
+            "kind": "Test",
+            "published_at": now.isoformat().replace("+00:00", "Z"),
+            "authors": [],
+            "version": 1,
+        },
+        "matches": [
+            {"field": "body", "terms": ["test"], "snippet": snippet, "highlights": [[10, 14]]}
+        ],
+        "update": False,
+    }
+    return OutboxAlert(0, key, channel, payload, 0, now)
