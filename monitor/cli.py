@@ -102,7 +102,10 @@ def check(state: State) -> None:
             click.echo(message, err=True)
         sys.exit(1)
     sources, rules_count = len(config.sources.sources), len(config.rules)
-    click.echo(f"OK: {sources} sources, {rules_count} rules in {config.directory}")
+    click.echo(
+        f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "
+        f"in {config.directory}"
+    )
 
 
 @main.command()

@@ -25,8 +25,8 @@ def monitor(
     )
 
 
-def test_demo_runs_offline_and_shows_both_polls() -> None:
-    result = monitor("demo")
+def test_demo_runs_offline_and_shows_both_polls(tmp_path: Path) -> None:
+    result = monitor("--config-dir", str(ROOT / "config"), "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "U.S.-ROK Working Group" in out and "Media Note" in out
@@ -35,6 +35,12 @@ def test_demo_runs_offline_and_shows_both_polls() -> None:
     assert out.count("not modified (304)") == 5
     assert "9 documents stored" in out
     assert "Traceback" not in result.stderr
+    # Alerts went to files instead of SMTP / HTTP: one .eml or .json per alert.
+    written = sorted(p.suffix for p in (tmp_path / "data/demo").iterdir())
+    assert written.count(".eml") >= 5 and written.count(".json") >= 2
+    assert "policy-email    delivered" in out
+    sample = next((tmp_path / "data/demo").glob("*.eml")).read_text()
+    assert "Subject: [monitor] " in sample and "Content-Type: text/html" in sample
 
 
 def test_check_passes_on_shipped_config() -> None:

@@ -73,3 +73,11 @@ def test_readme_query_table_examples_parse() -> None:
     assert len(examples) >= 7
     for example in examples:
         parse_query(example, {"biegun": Pattern((("biegun", False),))})
+
+
+def test_readme_channels_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [example] = [b for b in _blocks("yaml") if b.startswith("channels:")]
+    monkeypatch.setenv("OPS_WEBHOOK_URL", "https://hooks.example.org/T1")
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "channels.yaml").write_text(example)
+    assert set(load_config(tmp_path).channels) == {"policy-email", "ops-webhook"}

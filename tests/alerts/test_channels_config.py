@@ -1,0 +1,101 @@
+"""channels.yaml: environment expansion, validation, and rules routed to known channels."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from monitor.alerts.email import EmailOptions
+from monitor.alerts.webhook import WebhookOptions
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from tests.conftest import CONFIG
+
+
+def config_dir(tmp_path: Path, channels: str, rules: str | None = None) -> Path:
+    shutil.copy(CONFIG / "sources.yaml", tmp_path / "sources.yaml")
+    (tmp_path / "rules.yaml").write_text(
+        rules or "rules:\n  - {id: r, name: R, query: biegun, notify: [mail, hook]}\n"
+    )
+    (tmp_path / "channels.yaml").write_text(channels)
+    return tmp_path
+
+
+GOOD = """channels:
+  mail: {type: email, to: [a@example.org], digest: 15m}
+  hook: {type: webhook, url: '${HOOK_URL}', format: slack, headers: {X-Team: desk}}
+"""
+
+
+def test_shipped_channels_load() -> None:
+    channels = load_config(CONFIG).channels
+    assert set(channels) == {"policy-email", "ops-webhook"}
+
+
+def test_environment_variables_are_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.org/T1")
+    channels = load_config(config_dir(tmp_path, GOOD)).channels
+    hook, mail = channels["hook"], channels["mail"]
+    assert isinstance(hook, WebhookOptions) and hook.url == "https://hooks.example.org/T1"
+    assert isinstance(mail, EmailOptions) and mail.digest == "15m"
+
+
+def test_a_missing_variable_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOOK_URL", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, GOOD))
+    assert info.value.messages == [
+        f"{tmp_path}/channels.yaml:3: channel 'hook': environment variable HOOK_URL is not set"
+    ]
+
+
+def test_defaults_stand_in_for_missing_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOOK_URL", raising=False)
+    text = GOOD.replace("${HOOK_URL}", "${HOOK_URL:-http://127.0.0.1:9/x}")
+    hook = load_config(config_dir(tmp_path, text)).channels["hook"]
+    assert isinstance(hook, WebhookOptions) and hook.url == "http://127.0.0.1:9/x"
+
+
+@pytest.mark.parametrize(
+    ("channels", "expected"),
+    [
+        (
+            "channels:\n  mail: {type: emial, to: [a@example.org]}\n",
+            "channel 'mail': unknown type 'emial' (did you mean 'email'?)",
+        ),
+        (
+            "channels:\n  mail: {type: email, to: [not-an-address]}\n",
+            "channel 'mail': 'to': 'not-an-address' is not an email address",
+        ),
+        (
+            "channels:\n  mail: {type: email, to: [a@example.org], digest: soon}\n",
+            "channel 'mail': 'digest': 'soon' is not an interval; use 10s, 10m, 1h or 1d",
+        ),
+        (
+            "channels:\n  hook: {type: webhook, url: 'ftp://x', format: json}\n",
+            "channel 'hook': 'url': 'ftp://x' is not an http(s) URL",
+        ),
+    ],
+)
+def test_invalid_channels(tmp_path: Path, channels: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, channels, "rules: []\n"))
+    assert [m.split(": ", 1)[1] for m in info.value.messages] == [expected]
+
+
+def test_rules_must_route_to_known_channels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.org/T1")
+    rules = "rules:\n  - {id: r, name: R, query: biegun, notify: [mial]}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, GOOD, rules))
+    assert info.value.messages == [
+        f"{tmp_path}/rules.yaml:2: rule 'r': unknown channel 'mial' (did you mean 'mail'?)"
+    ]
