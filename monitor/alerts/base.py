@@ -119,6 +119,9 @@ class Channel(ABC):
     async def send(self, alerts: list[OutboxAlert]) -> Outcome:
         """Deliver the alerts as one message; report what happened, never raise."""
 
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release connections held between sends (the worker calls it after each run)."""
+
 
 REGISTRY: dict[str, type[Channel]] = {}
 

@@ -77,6 +77,20 @@ class WebhookChannel(Channel):
     ) -> None:
         super().__init__(name, options, settings)
         self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    def _session(self) -> httpx.AsyncClient:
+        """One client (and connection pool) for the sends of a delivery run."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport, timeout=TIMEOUT, follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     def _secret(self) -> str | None:
         options = self.options
@@ -111,10 +125,7 @@ class WebhookChannel(Channel):
         if secret:
             headers["X-Monitor-Signature"] = signature(secret, raw)
         try:
-            async with httpx.AsyncClient(
-                transport=self._transport, timeout=TIMEOUT, follow_redirects=False
-            ) as client:
-                response = await client.post(options.url, content=raw, headers=headers)
+            response = await self._session().post(options.url, content=raw, headers=headers)
         except httpx.TimeoutException:
             return Retry("webhook timed out")
         except httpx.TransportError as err:

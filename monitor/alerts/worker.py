@@ -17,6 +17,7 @@ from monitor.settings import Settings
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
+PER_CHANNEL_CONCURRENCY = 8  # messages in flight per channel
 
 
 @dataclass
@@ -51,40 +52,45 @@ async def deliver_due(
     for alert in claimed:
         by_channel.setdefault(alert.channel, []).append(alert)
 
+    async def deliver(name: str, batch: list[OutboxAlert]) -> Delivery:
+        channel = channels.get(name)
+        if channel is None:
+            outcome: Outcome = Dead(f"no channel named '{name}' in channels.yaml")
+        else:
+            try:
+                outcome = await channel.send(batch)
+            except Exception as err:  # noqa: BLE001 - a channel bug is a failed delivery
+                log.exception("channel %s failed", name)
+                outcome = Retry(f"internal error: {type(err).__name__}: {err}")
+        if after_send is not None:
+            after_send(batch, outcome)
+        status = store.outbox.mark(
+            batch,
+            outcome,
+            clock(),
+            backoff=settings.delivery_backoff,
+            backoff_max=settings.delivery_backoff_max,
+            give_up_after=settings.delivery_give_up_after,
+        )
+        if not isinstance(outcome, Sent):
+            log.warning("alert delivery via %s: %s (%s)", name, outcome, status)
+        subjects = [f"[{a.payload['rule']['id']}] {a.payload['document']['title']}" for a in batch]
+        keys = [a.key for a in batch]
+        return Delivery(name, [a.id for a in batch], keys, outcome, status, subjects)
+
     async def run(name: str, alerts: list[OutboxAlert]) -> list[Delivery]:
         channel = channels.get(name)
         batches = [alerts] if channel and channel.digest_seconds else [[a] for a in alerts]
-        out = []
-        for batch in batches:
-            if channel is None:
-                outcome: Outcome = Dead(f"no channel named '{name}' in channels.yaml")
-            else:
-                try:
-                    outcome = await channel.send(batch)
-                except Exception as err:  # noqa: BLE001 - a channel bug is a failed delivery
-                    log.exception("channel %s failed", name)
-                    outcome = Retry(f"internal error: {type(err).__name__}: {err}")
-            if after_send is not None:
-                after_send(batch, outcome)
-            status = store.outbox.mark(
-                batch,
-                outcome,
-                clock(),
-                backoff=settings.delivery_backoff,
-                backoff_max=settings.delivery_backoff_max,
-                give_up_after=settings.delivery_give_up_after,
-            )
-            if not isinstance(outcome, Sent):
-                log.warning("alert delivery via %s: %s (%s)", name, outcome, status)
-            subjects = [
-                f"[{a.payload['rule']['id']}] {a.payload['document']['title']}" for a in batch
-            ]
-            out.append(
-                Delivery(
-                    name, [a.id for a in batch], [a.key for a in batch], outcome, status, subjects
-                )
-            )
-        return out
+        gate = asyncio.Semaphore(PER_CHANNEL_CONCURRENCY)
 
-    results = await asyncio.gather(*(run(n, a) for n, a in by_channel.items()))
+        async def one(batch: list[OutboxAlert]) -> Delivery:
+            async with gate:
+                return await deliver(name, batch)
+
+        return list(await asyncio.gather(*(one(b) for b in batches)))
+
+    try:
+        results = await asyncio.gather(*(run(n, a) for n, a in by_channel.items()))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in channels.values()), return_exceptions=True)
     return [d for group in results for d in group]

@@ -247,3 +247,91 @@ def test_two_workers_at_once_never_send_a_row_twice(
     assert len(sent) == 3 and len(set(sent)) == 3
     assert sorted(results[0] + results[1]) == sorted(sent)
     other.close()
+
+
+def test_429_waits_for_retry_after(tmp_path: Path, production_server: FixtureServer) -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    calls: list[int] = []
+
+    def limited(req: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        status = 429 if len(calls) == 1 else 200
+        req.send_response(status)
+        if status == 429:
+            req.send_header("Retry-After", "120")
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    production_server.routes["/hooks/limited"] = limited
+    desk = make_desk(
+        tmp_path,
+        production_server,
+        {"ops": webhook_options(production_server.url("/hooks/limited"))},
+        query='"Working Group" AND title:ROK',
+    )
+    assert [d.status for d in desk.deliver()] == ["pending"]
+    desk.clock.advance(100)
+    assert desk.deliver() == []  # Retry-After said 120 s
+    desk.clock.advance(30)
+    assert [d.status for d in desk.deliver()] == ["delivered"]
+
+
+def test_a_slow_channel_does_not_hold_up_the_others(
+    tmp_path: Path,
+    production_server: FixtureServer,
+) -> None:
+    import time
+
+    slow, fast = Hook(delay=1.5), Hook()
+    arrived: dict[str, float] = {}
+    started = time.monotonic()
+
+    def note(name: str, hook: Hook):  # type: ignore[no-untyped-def]
+        def handler(req):  # type: ignore[no-untyped-def]
+            hook(req)
+            arrived.setdefault(name, time.monotonic() - started)
+
+        return handler
+
+    production_server.routes["/hooks/slow"] = note("slow", slow)
+    production_server.routes["/hooks/fast"] = note("fast", fast)
+    desk = make_desk(
+        tmp_path,
+        production_server,
+        {
+            "slow": webhook_options(production_server.url("/hooks/slow")),
+            "fast": webhook_options(production_server.url("/hooks/fast")),
+        },
+        query='"Working Group" AND title:ROK',
+    )
+    started = time.monotonic()
+    statuses = {d.channel: d.status for d in desk.deliver()}
+    assert statuses == {"slow": "delivered", "fast": "delivered"}
+    assert arrived["fast"] < 0.5 < 1.4 < arrived["slow"]
+
+
+def test_email_templates_can_be_overridden_from_the_config_dir(
+    tmp_path: Path,
+    production_server: FixtureServer,
+    smtp: SmtpServer,
+) -> None:
+    templates = tmp_path / "config" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "alert.txt").write_text("DESK ALERT: {{ document.title }} <{{ document.url }}>\n")
+    smtp.start()
+    desk = make_desk(
+        tmp_path,
+        production_server,
+        {"mail": email_options()},
+        query='"Working Group" AND title:ROK',
+        settings_overrides={**smtp_settings(smtp), "config_dir": tmp_path / "config"},
+    )
+    desk.deliver()
+    [(_, message)] = smtp.inbox.messages
+    text = message.get_body(("plain",)).get_content()
+    assert text.strip() == (
+        "DESK ALERT: U.S.-ROK Working Group "
+        "<https://2017-2021.state.gov/briefings-statements/2018-11-20/>"
+    )
+    assert "<strong>" in message.get_body(("html",)).get_content()  # the packaged HTML
