@@ -198,3 +198,28 @@ def test_rules_test_shows_progress_over_many_documents(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "5 matching documents." in result.stdout
     assert "Testing" in result.stderr  # the progress bar
+
+
+def test_channels_test_sends_through_the_channel(server: FixtureServer, tmp_path: Path) -> None:
+    received: list[bytes] = []
+
+    def hook(req):  # type: ignore[no-untyped-def]
+        received.append(req.body)
+        req.send_response(204)
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    server.routes["/hook"] = hook
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "channels.yaml").write_text(
+        f"channels:\n  desk-hook: {{type: webhook, url: '{server.url('/hook')}'}}\n"
+    )
+    ok = monitor("--config-dir", str(tmp_path), "channels", "test", "desk-hook")
+    assert ok.returncode == 0, ok.stderr
+    assert "Sent a test alert through 'desk-hook' (HTTP 204)." in ok.stdout
+    [body] = received
+    assert json.loads(body)["document"]["title"] == "Test alert for channel 'desk-hook'"
+    server.routes["/hook"] = Route(status=500)
+    failed = monitor("--config-dir", str(tmp_path), "channels", "test", "desk-hook")
+    assert failed.returncode == 1
+    assert "test alert through 'desk-hook' failed: webhook answered HTTP 500" in failed.stderr
