@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -85,12 +86,15 @@ class WebhookChannel(Channel):
     ) -> None:
         super().__init__(name, options, settings)
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        # One client (connection pool) per event loop: concurrent delivery runs in other
+        # threads must not share, or close, each other's connections.
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 
     def _session(self) -> httpx.AsyncClient:
-        """One client (and connection pool) for the sends of a delivery run."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(
                 transport=self._transport,
                 timeout=TIMEOUT,
                 follow_redirects=False,
@@ -98,10 +102,10 @@ class WebhookChannel(Channel):
                 # A small pool: httpcore scans every pooled connection on each request.
                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             )
-        return self._client
+        return client
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
+        client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,50 +87,56 @@ class Outbox:
     def claim_due(
         self, now: datetime, lease: float, digests: dict[str, int], limit: int = 200
     ) -> list[OutboxAlert]:
-        """Claim pending rows that are due; a digest channel's rows once its window closed."""
-        due = (
-            select(outbox)
-            .where(
-                outbox.c.status == "pending",
-                outbox.c.next_attempt_at <= now,
-                (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now),
+        """Claim pending rows that are due; a digest channel's rows once its window closed.
+
+        One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING: on
+        PostgreSQL a row another worker is claiming is skipped, never waited for; SQLite
+        runs one writer at a time anyway.
+        """
+        claimable = (
+            (outbox.c.status == "pending")
+            & (outbox.c.next_attempt_at <= now)
+            & ((outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now))
+        )
+        blocked: list[str] = []
+        if digests:
+            with self.engine.begin() as conn:
+                oldest = conn.execute(
+                    select(outbox.c.channel, func.min(outbox.c.created_at))
+                    .where(claimable, outbox.c.channel.in_(list(digests)))
+                    .group_by(outbox.c.channel)
+                ).all()
+            blocked = [
+                channel
+                for channel, first in oldest
+                if first + timedelta(seconds=digests[channel]) > now  # still gathering
+            ]
+        candidates = select(outbox.c.id).where(claimable).order_by(outbox.c.id).limit(limit)
+        if blocked:
+            candidates = candidates.where(outbox.c.channel.not_in(blocked))
+        candidates = candidates.with_for_update(skip_locked=True)
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(candidates.scalar_subquery()), claimable)
+            .values(claimed_until=now + timedelta(seconds=lease), claim_token=uuid.uuid4().hex)
+            .returning(
+                outbox.c.id,
+                outbox.c.idempotency_key,
+                outbox.c.channel,
+                outbox.c.payload,
+                outbox.c.attempts,
+                outbox.c.created_at,
             )
-            .order_by(outbox.c.id)
-            .limit(limit)
         )
         with self.engine.begin() as conn:
-            rows = conn.execute(due).all()
-        oldest: dict[str, datetime] = {}
-        for row in rows:
-            oldest[row.channel] = min(oldest.get(row.channel, row.created_at), row.created_at)
-        token = uuid.uuid4().hex
-        claimed: list[OutboxAlert] = []
-        with self.engine.begin() as conn:
-            for row in rows:
-                window = digests.get(row.channel)
-                if window and oldest[row.channel] + timedelta(seconds=window) > now:
-                    continue  # the digest is still gathering
-                taken = conn.execute(
-                    update(outbox)
-                    .where(
-                        outbox.c.id == row.id,
-                        outbox.c.status == "pending",
-                        (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < now),
-                    )
-                    .values(claimed_until=now + timedelta(seconds=lease), claim_token=token)
-                ).rowcount
-                if taken == 1:
-                    claimed.append(
-                        OutboxAlert(
-                            row.id,
-                            row.idempotency_key,
-                            row.channel,
-                            row.payload,
-                            row.attempts,
-                            row.created_at,
-                        )
-                    )
-        return claimed
+            rows = conn.execute(statement).all()
+        return sorted(
+            (
+                OutboxAlert(r.id, r.idempotency_key, r.channel, r.payload, r.attempts, r.created_at)
+                for r in rows
+            ),
+            key=lambda a: a.id,
+        )
 
     def mark(
         self,
@@ -213,8 +219,6 @@ class Outbox:
             return int(conn.execute(statement).rowcount)
 
     def depth(self) -> int:
-        from sqlalchemy import func
-
         with self.engine.begin() as conn:
             return int(
                 conn.execute(
