@@ -335,3 +335,60 @@ def test_email_templates_can_be_overridden_from_the_config_dir(
         "<https://2017-2021.state.gov/briefings-statements/2018-11-20/>"
     )
     assert "<strong>" in message.get_body(("html",)).get_content()  # the packaged HTML
+
+
+def test_failing_alert_dies_after_the_give_up_age_and_can_be_requeued(
+    tmp_path: Path,
+    production_server: FixtureServer,
+) -> None:
+    from datetime import UTC, datetime
+
+    hook = Hook(statuses=[503])
+    production_server.routes["/hooks/down"] = hook
+    desk = make_desk(
+        tmp_path,
+        production_server,
+        {"ops": webhook_options(production_server.url("/hooks/down"))},
+        query='"Working Group" AND title:ROK',
+    )
+    statuses: list[str] = []
+    delays: list[float] = []
+    for _ in range(40):
+        statuses += [d.status for d in desk.deliver()]
+        [row] = desk.store.outbox.rows()
+        if row.status == "dead":
+            break
+        delays.append((row.next_attempt_at - desk.clock()).total_seconds())
+        desk.clock.now = row.next_attempt_at
+    assert statuses[-1] == "dead" and set(statuses[:-1]) == {"pending"}
+    assert 24 <= delays[0] <= 36 and 48 <= delays[1] <= 72  # 30 s, doubling, with jitter
+    assert max(delays) <= 3600 * 1.2
+    [row] = desk.store.outbox.rows(failed=True)
+    assert row.last_error == "webhook answered HTTP 503"
+    assert desk.store.outbox.requeue(datetime.now(UTC), all_dead=True) == 1
+    assert desk.store.outbox.rows()[0].status == "pending"
+
+
+def test_per_channel_secret_from_its_environment_variable(
+    tmp_path: Path,
+    production_server: FixtureServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESK_HOOK_SECRET", "per-channel")
+    hook = Hook()
+    production_server.routes["/hooks/desk"] = hook
+    desk = make_desk(
+        tmp_path,
+        production_server,
+        {
+            "desk": webhook_options(
+                production_server.url("/hooks/desk"), secret_env="DESK_HOOK_SECRET"
+            )
+        },
+        query='"Working Group" AND title:ROK',
+        settings_overrides={"webhook_secret": "global"},
+    )
+    desk.deliver()
+    [(headers, raw)] = hook.received
+    expected = "sha256=" + hmac.new(b"per-channel", raw, hashlib.sha256).hexdigest()
+    assert headers["X-Monitor-Signature"] == expected
