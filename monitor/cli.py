@@ -410,3 +410,29 @@ def channels_test(state: State, name: str) -> None:
         click.echo(f"Sent a test alert through '{name}' ({outcome.detail}).")
         return
     raise MonitorError(f"test alert through '{name}' failed: {outcome.error}")
+
+
+@main.command()
+@click.pass_obj
+@handles_errors
+def run(state: State) -> None:
+    """Run the service: scheduled polls, delivery, hot reload, /healthz and /metrics."""
+    from monitor.service import run_service
+
+    if not logging.getLogger().handlers or logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    run_service(state.settings)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@handles_errors
+def db_upgrade(state: State) -> None:
+    """Apply pending migrations (the service also does this when it starts)."""
+    store = state.store()
+    click.echo(f"Database at revision {store.revision()}.")

@@ -1,0 +1,286 @@
+"""`monitor run`: the long-running service.
+
+An APScheduler (asyncio) job per source, on its own `every`/`cron` schedule with jitter,
+never running twice at once and coalescing missed runs; a delivery job; a config reload
+job (changed files are validated, and an invalid change leaves the last good config in
+force); `/healthz` and `/metrics` on MONITOR_HTTP_PORT; SIGTERM/SIGINT stop taking work,
+let in-flight polls and sends finish within a grace period, and exit cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import make_wsgi_app
+from sqlalchemy import text
+
+from monitor.alerts import Channel, build_channels
+from monitor.alerts.base import Sent
+from monitor.alerts.worker import deliver_due
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError
+from monitor.fetch import Fetcher
+from monitor.metrics import Metrics
+from monitor.pipeline import PollContext, run_source
+from monitor.rules.matcher import word_frequencies
+from monitor.settings import Settings
+from monitor.sources import SourceOptions
+from monitor.store import Store
+
+log = logging.getLogger("monitor.service")
+DELIVERY_EVERY = 2.0
+RELOAD_EVERY = 2.0
+GRACE_SECONDS = 20.0
+
+
+def _trigger(source: SourceOptions) -> IntervalTrigger | CronTrigger:
+    if source.cron:
+        return CronTrigger.from_crontab(source.cron, timezone=UTC)
+    seconds = source.interval_seconds or 600
+    return IntervalTrigger(seconds=seconds, jitter=min(5, seconds // 10), timezone=UTC)
+
+
+def _config_stamp(directory: Path) -> tuple[tuple[str, float, int], ...]:
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("templates/*")])
+    stamps = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        stamps.append((str(path), stat.st_mtime, stat.st_size))
+    return tuple(stamps)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+class Service:
+    """The scheduler, its jobs, the health/metrics endpoint and a clean shutdown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config: Config = load_config(settings.config_dir)  # invalid: never starts
+        self.store = Store.open(settings.database_url)
+        self.metrics = Metrics()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.fetcher: Fetcher | None = None
+        self.channels: dict[str, Channel] = build_channels(self.config.channels, settings)
+        self.rules = self.config.rules.with_frequencies(
+            word_frequencies(self.store.sample_documents())
+        )
+        self._stamp = _config_stamp(settings.config_dir)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+        self._http: WSGIServer | None = None
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def run(*args: Any) -> None:
+            if self._stopping.is_set():
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await job(*args)
+            except Exception:
+                log.exception("job %s failed", getattr(job, "__name__", job))
+            finally:
+                self._in_flight.discard(task)
+
+        return run
+
+    async def poll(self, source_id: str, planned: float | None = None) -> None:
+        source = next((s for s in self.config.sources.sources if s.id == source_id), None)
+        if source is None or self.fetcher is None:
+            return
+        ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=self.rules)
+        result = await run_source(source, ctx)
+        self.metrics.polls.labels(source_id, result.status).inc()
+        self.metrics.poll_seconds.labels(source_id).observe(result.duration)
+        if result.status == "error":
+            self.metrics.poll_errors.labels(source_id).inc()
+            log.warning("source %s failed: %s", source_id, result.error)
+        for change in result.changes:
+            self.metrics.documents.labels(source_id, change.change).inc()
+            for match in change.matches:
+                self.metrics.matches.labels(match.rule_id).inc()
+        log.info(
+            "source %s: %s, %d items, %d new, %d updated",
+            source_id,
+            result.status,
+            result.items,
+            result.count("new"),
+            result.count("updated"),
+        )
+        if any(c.matches for c in result.changes):
+            await self.deliver()  # alerts go out now, not at the next delivery tick
+
+    async def deliver(self) -> None:
+        deliveries = await deliver_due(self.store, self.channels, self.settings)
+        for d in deliveries:
+            self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
+            if not isinstance(d.outcome, Sent):
+                log.warning("alert via %s: %s", d.channel, d.outcome)
+        self.metrics.outbox_depth.set(self.store.outbox.depth())
+
+    async def reload(self) -> None:
+        stamp = _config_stamp(self.settings.config_dir)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            config = load_config(self.settings.config_dir)
+        except ConfigError as err:
+            self.metrics.reloads.labels("error").inc()
+            log.error("config change rejected; the last good config stays in force:\n%s", err)
+            return
+        self.config = config
+        self.rules = config.rules.with_frequencies(word_frequencies(self.store.sample_documents()))
+        self.channels = build_channels(config.channels, self.settings)
+        self._schedule_sources()
+        self.metrics.reloads.labels("ok").inc()
+        log.info(
+            "config reloaded: %d sources, %d rules, %d channels",
+            len(config.sources.sources),
+            len(config.rules),
+            len(config.channels),
+        )
+
+    def _schedule_sources(self) -> None:
+        wanted = {s.id: s for s in self.config.sources.sources}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("source:") and job.id[7:] not in wanted:
+                job.remove()
+        for source_id, source in wanted.items():
+            job_id = f"source:{source_id}"
+            existing = self.scheduler.get_job(job_id)
+            trigger = _trigger(source)
+            if existing is None:
+                self.scheduler.add_job(
+                    self._tracked(self.poll),
+                    trigger,
+                    args=[source_id],
+                    id=job_id,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                    next_run_time=datetime.now(UTC) + timedelta(seconds=0.1),
+                )
+            elif str(existing.trigger) != str(trigger):
+                existing.reschedule(trigger)
+
+    # -- health and metrics ---------------------------------------------------------------
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for /healthz."""
+        if not self.scheduler.running:
+            return 503, {"status": "unhealthy", "reason": "scheduler is not running"}
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as err:  # noqa: BLE001 - any database failure is "unhealthy"
+            return 503, {"status": "unhealthy", "reason": f"database: {type(err).__name__}"}
+        return 200, {
+            "status": "ok",
+            "sources": len(self.config.sources.sources),
+            "rules": len(self.config.rules),
+        }
+
+    def _wsgi(self) -> Callable[..., Any]:
+        metrics_app = make_wsgi_app(self.metrics.registry)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if path == "/metrics":
+                return list(metrics_app(environ, start_response))
+            if path == "/healthz":
+                status, body = self.health()
+                phrase = "OK" if status == 200 else "Service Unavailable"
+                start_response(f"{status} {phrase}", [("Content-Type", "application/json")])
+                return [json.dumps(body).encode()]
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+
+        return app
+
+    def _start_http(self) -> None:
+        self._http = make_server(
+            "0.0.0.0",
+            self.settings.http_port,
+            self._wsgi(),  # noqa: S104
+            handler_class=_QuietHandler,
+        )
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def run(self, grace: float = GRACE_SECONDS) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        self.fetcher = Fetcher(self.settings)
+        self._schedule_sources()
+        self.scheduler.add_job(
+            self._tracked(self.deliver),
+            IntervalTrigger(seconds=DELIVERY_EVERY, timezone=UTC),
+            id="deliver",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._tracked(self.reload),
+            IntervalTrigger(seconds=RELOAD_EVERY, timezone=UTC),
+            id="reload",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        self._start_http()
+        log.info(
+            "monitor running: %d sources, %d rules, %d channels; http on :%d",
+            len(self.config.sources.sources),
+            len(self.config.rules),
+            len(self.config.channels),
+            self.settings.http_port,
+        )
+        await self._stopping.wait()
+        log.info(
+            "stopping: no new work; waiting up to %.0f s for %d running jobs",
+            grace,
+            len(self._in_flight),
+        )
+        self.scheduler.pause()
+        deadline = time.monotonic() + grace
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for task in list(self._in_flight):
+            task.cancel()  # a cancelled poll commits nothing: its transaction never began
+        self.scheduler.shutdown(wait=False)
+        if self._http is not None:
+            self._http.shutdown()
+        await self.fetcher.aclose()
+        self.store.close()
+        log.info("stopped")
+
+
+def run_service(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT."""
+    asyncio.run(Service(settings).run())
