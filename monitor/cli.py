@@ -23,6 +23,7 @@ from monitor.config import Config, load_config
 from monitor.documents_io import documents_from_file
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
+from monitor.logs import configure as configure_logging
 from monitor.models import Document
 from monitor.pipeline import PollContext, run_sources
 from monitor.report import (
@@ -84,11 +85,9 @@ class State:
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
     """Watch government and news sources for new releases."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     ctx.obj = State(config_dir)
+    level = logging.INFO if verbose or ctx.invoked_subcommand == "run" else logging.WARNING
+    configure_logging(ctx.obj.settings.log_format, level)
 
 
 @main.command()
@@ -419,8 +418,6 @@ def run(state: State) -> None:
     """Run the service: scheduled polls, delivery, hot reload, /healthz and /metrics."""
     from monitor.service import run_service
 
-    if not logging.getLogger().handlers or logging.getLogger().level > logging.INFO:
-        logging.getLogger().setLevel(logging.INFO)
     run_service(state.settings)
 
 

@@ -117,7 +117,9 @@ class Service:
         self.metrics.poll_seconds.labels(source_id).observe(result.duration)
         if result.status == "error":
             self.metrics.poll_errors.labels(source_id).inc()
-            log.warning("source %s failed: %s", source_id, result.error)
+            log.warning(
+                "source %s failed: %s", source_id, result.error, extra={"source": source_id}
+            )
         for change in result.changes:
             self.metrics.documents.labels(source_id, change.change).inc()
             for match in change.matches:
