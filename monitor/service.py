@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -88,6 +90,7 @@ class Service:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._http: WSGIServer | None = None
+        self.holder = f"{socket.gethostname()}-{os.getpid()}"
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -110,6 +113,10 @@ class Service:
     async def poll(self, source_id: str, planned: float | None = None) -> None:
         source = next((s for s in self.config.sources.sources if s.id == source_id), None)
         if source is None or self.fetcher is None:
+            return
+        gap = (source.interval_seconds or 60) * 0.5
+        if not self.store.claim_poll(source_id, self.holder, datetime.now(UTC), gap):
+            log.debug("source %s: polled by another replica this period", source_id)
             return
         ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=self.rules)
         result = await run_source(source, ctx)

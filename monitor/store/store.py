@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.fetch import Validators
@@ -46,6 +46,7 @@ from monitor.store.tables import (
     matches,
     seen_items,
     sightings,
+    source_leases,
     source_state,
 )
 
@@ -54,7 +55,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -63,6 +64,10 @@ _TOUCH_SECONDS = 5.0
 
 def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class StoreConflict(StoreError):
+    """Another writer (a replica) stored the same row first; retrying sees its row."""
 
 
 @dataclass
@@ -139,6 +144,9 @@ class Store:
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Replicas starting together: one migrates, the others wait for it.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7452163)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as err:
@@ -155,6 +163,8 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 yield conn
+        except IntegrityError as err:
+            raise StoreConflict(f"concurrent write: {str(err).splitlines()[0][:200]}") from None
         except SQLAlchemyError as err:
             raise StoreError(f"database error: {err.__class__.__name__}: {err}") from None
 
@@ -200,6 +210,16 @@ class Store:
     # -- recording polls ----------------------------------------------------------------
 
     def record_poll(
+        self, source_id: str, docs: list[Document], **kwargs: Any
+    ) -> list[StoredChange]:
+        """Store one successful poll atomically (see `_record_poll`); a replica that stored
+        the same new document at the same moment makes this retry once, seeing its row."""
+        try:
+            return self._record_poll(source_id, docs, **kwargs)
+        except StoreConflict:
+            return self._record_poll(source_id, docs, **kwargs)
+
+    def _record_poll(
         self,
         source_id: str,
         docs: list[Document],
@@ -278,6 +298,30 @@ class Store:
                 self._write_state(
                     conn, source_id, when, status="not_modified", error=None, item_count=None
                 )
+
+    def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
+        """Take this period's poll of a source; False if a replica started one < min_gap ago.
+
+        Replicas sharing a database each schedule every source; the first to claim the
+        period polls it. A replica that dies holds nothing: the next period is free again.
+        """
+        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
+        with self._transaction() as conn:
+            conn.execute(
+                insert(source_leases)
+                .values(source_id=source_id, holder=None, last_started_at=None)
+                .on_conflict_do_nothing(index_elements=["source_id"])
+            )
+            taken = conn.execute(
+                update(source_leases)
+                .where(
+                    source_leases.c.source_id == source_id,
+                    source_leases.c.last_started_at.is_(None)
+                    | (source_leases.c.last_started_at <= now - timedelta(seconds=min_gap)),
+                )
+                .values(holder=holder, last_started_at=now)
+            ).rowcount
+        return taken == 1
 
     def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
         """Count a failed poll against the source."""

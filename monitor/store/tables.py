@@ -150,3 +150,11 @@ outbox = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
 )
+
+source_leases = Table(
+    "source_leases",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("holder", String(100)),
+    Column("last_started_at", UTCDateTime),
+)

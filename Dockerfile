@@ -1,0 +1,50 @@
+# The monitor service: `docker compose up` (see docker-compose.yml), or on its own:
+#   docker build -t monitor .
+#   docker run -v "$PWD/config:/app/config:ro" -v monitor-data:/app/data -p 8080:8080 monitor
+
+# --- build: install monitor and its dependencies (with the PostgreSQL driver) into a venv
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+RUN pip install ".[postgres]"
+
+# --- runtime: the venv, the shipped config as a default, and nothing else
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MONITOR_CONFIG_DIR=/app/config \
+    MONITOR_DATABASE_URL=sqlite:////app/data/monitor.db \
+    MONITOR_HTTP_PORT=8080
+
+RUN groupadd --system --gid 10001 monitor \
+    && useradd --system --uid 10001 --gid monitor --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin monitor
+
+COPY --from=build /opt/venv /opt/venv
+
+WORKDIR /app
+# The shipped config is only a default: mount your own read-only over /app/config.
+COPY config /app/config
+RUN mkdir -p /app/data && chown monitor:monitor /app/data
+
+# The SQLite file (when no PostgreSQL URL is given) and other state live here.
+VOLUME ["/app/data"]
+
+USER monitor:monitor
+
+EXPOSE 8080
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+
+CMD ["monitor", "run"]

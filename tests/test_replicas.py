@@ -1,0 +1,137 @@
+"""Several `monitor run` replicas on one PostgreSQL database share the work.
+
+Three real processes poll the same sources (served on loopback) and send to one webhook
+receiver; one is killed mid-run; every alert still arrives exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from monitor.fixture_server import FixtureServer, Route
+from tests.alerts.conftest import Hook, free_port
+from tests.conftest import FIXTURES, PG_URL, ROOT, _pg_available
+from tests.test_service import wait_for
+
+FEEDS = {
+    "state": ("state/press-releases.rss", 2),
+    "yonhap": ("news/yonhap-nk.rss", 3),
+    "atom": ("feeds/atom.xml", 3),
+    "rdf": ("feeds/rdf.xml", 3),
+}
+
+
+@pytest.mark.skipif(not _pg_available(), reason=f"PostgreSQL not reachable at {PG_URL}")
+def test_three_replicas_one_killed_every_alert_exactly_once(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    schema = f"replicas_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    database_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    hook = Hook()
+    server.routes["/hook"] = hook
+    bodies = {}
+    for name, (path, _) in FEEDS.items():
+        bodies[name] = (FIXTURES / path).read_bytes()
+        server.routes[f"/{name}"] = Route(body=bodies[name], content_type="application/xml")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        "sources:\n"
+        + "".join(
+            f"  - {{id: {n}, type: rss, url: '{server.url('/' + n)}', every: 10s}}\n" for n in FEEDS
+        )
+    )
+    (config / "rules.yaml").write_text(
+        "rules:\n  - {id: everything, name: Everything, query: 'NOT qqqzzz', notify: [hook]}\n"
+    )
+    (config / "channels.yaml").write_text(
+        f"channels:\n  hook: {{type: webhook, url: '{server.url('/hook')}'}}\n"
+    )
+    env = {
+        **os.environ,
+        "MONITOR_CONFIG_DIR": str(config),
+        "MONITOR_DATABASE_URL": database_url,
+        "MONITOR_HOST_DELAY": "0",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "db", "upgrade"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    replicas = []
+    logs = []
+    for index in range(3):
+        log = (tmp_path / f"replica{index}.log").open("w")
+        logs.append(log)
+        replicas.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "monitor", "run"],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**env, "MONITOR_HTTP_PORT": str(free_port())},
+            )
+        )
+    try:
+        expected = sum(count for _, count in FEEDS.values())
+        wait_for(lambda: len(hook.received) >= expected, 30, f"{expected} first alerts")
+        replicas[0].send_signal(signal.SIGKILL)
+        replicas[0].wait(timeout=10)
+        # New releases after the kill: the survivors must pick up the dead replica's share.
+        late = ["state", "yonhap", "atom"]  # (the RDF feed stays as it was)
+        for name in late:
+            extra = (
+                f"<item><title>Late release {name}</title>"
+                f"<link>https://example.org/{name}/late</link>"
+                f"<description>Published after a replica died.</description></item>"
+            )
+            body = bodies[name]
+            if b"<item>" in body:
+                body = body.replace(b"<item>", extra.encode() + b"<item>", 1)
+            else:  # Atom
+                body = body.replace(
+                    b"<entry>",
+                    (
+                        f"<entry><title>Late release {name}</title><id>urn:late:{name}</id>"
+                        f'<link href="https://example.org/{name}/late"/>'
+                        "<updated>2018-11-22T00:00:00Z</updated>"
+                        "<summary>Published after a replica died.</summary></entry><entry>"
+                    ).encode(),
+                    1,
+                )
+            server.routes[f"/{name}"] = Route(body=body, content_type="application/xml")
+        expected += len(late)
+        wait_for(lambda: len(hook.received) >= expected, 40, f"{expected} alerts in all")
+        time.sleep(3)  # anything sent twice would arrive by now
+        keys = Counter(headers["Idempotency-Key"] for headers, _ in hook.received)
+        assert len(keys) == expected
+        assert [k for k, n in keys.items() if n > 1] == []
+        for replica in replicas[1:]:
+            replica.send_signal(signal.SIGTERM)
+        assert [r.wait(timeout=30) for r in replicas[1:]] == [0, 0]
+    finally:
+        for replica in replicas:
+            if replica.poll() is None:
+                replica.kill()
+                replica.wait(timeout=10)
+        for log in logs:
+            log.close()
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
