@@ -35,12 +35,14 @@ from monitor.alerts.worker import deliver_due
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
+from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
+from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_source
 from monitor.rules.matcher import word_frequencies
 from monitor.settings import Settings
 from monitor.sources import SourceOptions
-from monitor.store import Store
+from monitor.store import SourceState, Store
 
 log = logging.getLogger("monitor.service")
 DELIVERY_EVERY = 2.0
@@ -78,6 +80,11 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config: Config = load_config(settings.config_dir)  # invalid: never starts
+        if settings.ops_channel and settings.ops_channel not in self.config.channels:
+            raise ConfigError(
+                f"MONITOR_OPS_CHANNEL names '{settings.ops_channel}', which channels.yaml "
+                f"does not define (channels: {', '.join(sorted(self.config.channels))})"
+            )
         self.store = Store.open(settings.database_url)
         self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -118,8 +125,10 @@ class Service:
         if not self.store.claim_poll(source_id, self.holder, datetime.now(UTC), gap):
             log.debug("source %s: polled by another replica this period", source_id)
             return
+        before = self.store.source_state(source_id)
         ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=self.rules)
         result = await run_source(source, ctx)
+        self._check_health(source, before, result)
         self.metrics.polls.labels(source_id, result.status).inc()
         self.metrics.poll_seconds.labels(source_id).observe(result.duration)
         if result.status == "error":
@@ -141,6 +150,30 @@ class Service:
         )
         if any(c.matches for c in result.changes):
             await self.deliver()  # alerts go out now, not at the next delivery tick
+
+    def _check_health(
+        self, source: SourceOptions, before: SourceState | None, result: PollResult
+    ) -> None:
+        event = health_event(before, result, self.settings.source_failure_alert_after)
+        if event is None:
+            return
+        log.warning(
+            "source %s %s: %s",
+            source.id,
+            event.kind,
+            event.message,
+            extra={"source": source.id, "health": event.kind},
+        )
+        channel = self.settings.ops_channel
+        if channel and channel in self.channels:
+            self.store.enqueue(
+                [health_alert(source, event, channel, datetime.now(UTC))], datetime.now(UTC)
+            )
+
+    async def prune(self) -> None:
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+        versions, alerts = self.store.prune(cutoff)
+        log.info("retention: pruned %d old document versions and %d old alerts", versions, alerts)
 
     async def deliver(self) -> None:
         deliveries = await deliver_due(self.store, self.channels, self.settings)
@@ -258,6 +291,13 @@ class Service:
             self._tracked(self.reload),
             IntervalTrigger(seconds=RELOAD_EVERY, timezone=UTC),
             id="reload",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._tracked(self.prune),
+            IntervalTrigger(hours=6, timezone=UTC),
+            id="retention",
             max_instances=1,
             coalesce=True,
         )

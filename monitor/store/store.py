@@ -44,6 +44,7 @@ from monitor.store.tables import (
     documents,
     http_cache,
     matches,
+    outbox,
     seen_items,
     sightings,
     source_leases,
@@ -322,6 +323,43 @@ class Store:
                 .values(holder=holder, last_started_at=now)
             ).rowcount
         return taken == 1
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        self.flush()
+        with self._transaction() as conn:
+            row = conn.execute(
+                select(source_state).where(source_state.c.source_id == source_id)
+            ).first()
+        return SourceState(**row._mapping) if row else None
+
+    def enqueue(self, alerts: list[NewAlert], now: datetime) -> None:
+        """Queue alerts that do not come from a match (ops alerts)."""
+        with self._transaction() as conn:
+            write_alerts(conn, alerts, now)
+
+    def prune(self, before: datetime) -> tuple[int, int]:
+        """Delete superseded document versions and sent or dead alerts older than `before`.
+
+        The latest version of every document is kept, whatever its age.
+        """
+        with self._transaction() as conn:
+            latest = (
+                select(documents.c.version)
+                .where(documents.c.id == document_versions.c.document_id)
+                .scalar_subquery()
+            )
+            versions = conn.execute(
+                document_versions.delete().where(
+                    document_versions.c.fetched_at < before,
+                    document_versions.c.version < latest,
+                )
+            ).rowcount
+            alerts = conn.execute(
+                outbox.delete().where(
+                    outbox.c.status.in_(["delivered", "dead"]), outbox.c.created_at < before
+                )
+            ).rowcount
+        return int(versions), int(alerts)
 
     def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
         """Count a failed poll against the source."""
