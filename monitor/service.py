@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -206,6 +207,11 @@ class Service:
             len(config.channels),
         )
 
+    def _observe_lag(self, event: JobSubmissionEvent) -> None:
+        if event.job_id.startswith("source:") and event.scheduled_run_times:
+            lag = (datetime.now(UTC) - event.scheduled_run_times[0]).total_seconds()
+            self.metrics.schedule_lag.observe(max(0.0, lag))
+
     def _schedule_sources(self) -> None:
         wanted = {s.id: s for s in self.config.sources.sources}
         for job in self.scheduler.get_jobs():
@@ -301,6 +307,7 @@ class Service:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_listener(self._observe_lag, EVENT_JOB_SUBMITTED)
         self.scheduler.start()
         self._start_http()
         log.info(
