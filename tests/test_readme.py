@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -81,3 +82,11 @@ def test_readme_channels_example_is_valid(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
     (tmp_path / "channels.yaml").write_text(example)
     assert set(load_config(tmp_path).channels) == {"policy-email", "ops-webhook"}
+
+
+def test_readme_run_command_is_the_image_command() -> None:
+    section = README.split("### Running the service", 1)[1]
+    [command] = re.findall(r"```sh\n(.*?)```", section, flags=re.S)[:1]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.findall(r"^CMD (\[.*\])$", dockerfile, flags=re.M)[-1]
+    assert " ".join(json.loads(cmd)) == command.strip() == "monitor run"
