@@ -10,6 +10,7 @@ let in-flight polls and sends finish within a grace period, and exit cleanly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -58,6 +59,13 @@ def _trigger(source: SourceOptions) -> IntervalTrigger | CronTrigger:
     return IntervalTrigger(seconds=seconds, jitter=min(5, seconds // 10), timezone=UTC)
 
 
+def _first_delay(source: SourceOptions) -> float:
+    """Spread first polls over up to 10 s (stable per source), not all at the same instant."""
+    spread = min(10.0, (source.interval_seconds or 600) / 2)
+    digest = hashlib.sha256(source.id.encode()).digest()
+    return 0.1 + spread * int.from_bytes(digest[:4], "big") / 2**32
+
+
 def _config_stamp(directory: Path) -> tuple[tuple[str, float, int], ...]:
     files = sorted([*directory.glob("*.yaml"), *directory.glob("templates/*")])
     stamps = []
@@ -98,6 +106,7 @@ class Service:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._http: WSGIServer | None = None
+        self._polls = asyncio.Semaphore(settings.poll_concurrency)
         self.holder = f"{socket.gethostname()}-{os.getpid()}"
 
     # -- jobs -----------------------------------------------------------------------------
@@ -128,7 +137,8 @@ class Service:
             return
         before = self.store.source_state(source_id)
         ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=self.rules)
-        result = await run_source(source, ctx)
+        async with self._polls:  # bounds memory and sockets when many sources are due
+            result = await run_source(source, ctx)
         self._check_health(source, before, result)
         self.metrics.polls.labels(source_id, result.status).inc()
         self.metrics.poll_seconds.labels(source_id).observe(result.duration)
@@ -230,7 +240,7 @@ class Service:
                     max_instances=1,
                     coalesce=True,
                     misfire_grace_time=None,
-                    next_run_time=datetime.now(UTC) + timedelta(seconds=0.1),
+                    next_run_time=datetime.now(UTC) + timedelta(seconds=_first_delay(source)),
                 )
             elif str(existing.trigger) != str(trigger):
                 existing.reschedule(trigger)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     host_delay: float = 0.1
     max_connections: int = 100
     parse_workers: int = Field(default=0, ge=0)
+    poll_concurrency: int = Field(default=64, ge=1)  # sources polled at once by `run`
 
     smtp_host: str = "localhost"
     smtp_port: int = 25

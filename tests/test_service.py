@@ -82,7 +82,7 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
         wait_for(healthy, 20, "/healthz to answer 200")
         health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
         assert health == {"status": "ok", "sources": 1, "rules": 1}
-        wait_for(lambda: len(hook.received) == 2, 15, "the two Biegun alerts")
+        wait_for(lambda: len(hook.received) == 2, 25, "the two Biegun alerts")
         titles = sorted(json.loads(b)["document"]["title"] for _, b in hook.received)
         assert titles == ["Remarks to the Press", "U.S.-ROK Working Group"]
         assert metric(port, 'monitor_polls_total{source="state",status="ok"}') == 1.0
