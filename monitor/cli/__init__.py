@@ -1,0 +1,202 @@
+"""The `monitor` command: the only place that prints errors and sets exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor.alerts import build_channels
+from monitor.alerts.worker import deliver_due
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.fetch import Fetcher
+from monitor.logs import configure as configure_logging
+from monitor.pipeline import PollContext, run_sources
+from monitor.report import (
+    changes_table,
+    deliveries_table,
+    documents_table,
+    matches_report,
+    summary_table,
+)
+from monitor.rules.matcher import word_frequencies
+from monitor.settings import Settings
+from monitor.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROGRESS_THRESHOLD = 2000
+
+
+def _fail(err: MonitorError, code: int = 1) -> None:
+    click.echo(f"{type(err).__name__}: {err}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn MonitorError into a one-line message and exit 1 (never a traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MonitorError as err:
+            _fail(err)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class State:
+    def __init__(self, config_dir: Path | None) -> None:
+        overrides: dict[str, Any] = {"config_dir": config_dir} if config_dir else {}
+        self.settings = Settings(**overrides)
+
+    def config(self) -> Config:
+        return load_config(self.settings.config_dir)
+
+    def store(self) -> Store:
+        return Store.open(self.settings.database_url)
+
+
+@click.group()
+@click.option(
+    "--config-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Config directory (default: $MONITOR_CONFIG_DIR or ./config).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.version_option(package_name="monitor")
+@click.pass_context
+def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
+    """Watch government and news sources for new releases."""
+    ctx.obj = State(config_dir)
+    level = logging.INFO if verbose or ctx.invoked_subcommand == "run" else logging.WARNING
+    configure_logging(ctx.obj.settings.log_format, level)
+
+
+@main.command()
+@click.pass_obj
+def check(state: State) -> None:
+    """Validate the config files; exit 1 listing every error as file:line."""
+    try:
+        config = state.config()
+    except ConfigError as err:
+        for message in err.messages:
+            click.echo(message, err=True)
+        sys.exit(1)
+    sources, rules_count = len(config.sources.sources), len(config.rules)
+    click.echo(
+        f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "
+        f"in {config.directory}"
+    )
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Poll and print; store nothing, send nothing.")
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only these sources.")
+@click.pass_obj
+@handles_errors
+def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
+    """Poll every source once, print new and updated documents, exit (1 if a source failed)."""
+    config = state.config()
+    sources = [config.sources.get(i) for i in source_ids] if source_ids else config.sources.sources
+    store = state.store()
+
+    async def poll() -> list[Any]:
+        async with Fetcher(state.settings) as fetcher:
+            ctx = PollContext(
+                fetcher=fetcher,
+                store=store,
+                dry_run=dry_run,
+                executor=executor,
+                rules=config.rules.with_frequencies(word_frequencies(store.sample_documents())),
+            )
+            return await run_sources(sources, ctx)
+
+    workers = state.settings.parse_workers
+    executor = ProcessPoolExecutor(workers) if workers else None
+    try:
+        results = asyncio.run(poll())
+    finally:
+        if executor:
+            executor.shutdown()
+    deliveries = (
+        []
+        if dry_run
+        else asyncio.run(
+            deliver_due(store, build_channels(config.channels, state.settings), state.settings)
+        )
+    )
+    store.close()
+    click.echo(changes_table(results))
+    click.echo("")
+    click.echo(summary_table(results))
+    click.echo("")
+    click.echo(matches_report(results))
+    if deliveries:
+        click.echo("")
+        click.echo(deliveries_table(deliveries))
+    if dry_run:
+        click.echo("\n(dry run: nothing was stored, nothing was sent)")
+    if any(r.status == "error" for r in results):
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--fixtures",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Fixtures directory (default: the repository's fixtures/).",
+)
+@click.pass_obj
+@handles_errors
+def demo(state: State, fixtures: Path | None) -> None:
+    """Run the shipped config on recorded fixtures over a loopback server, offline."""
+    from monitor.demo import default_fixtures_dir, run_demo
+
+    run_demo(state.settings.config_dir, fixtures or default_fixtures_dir(), click.echo)
+
+
+@main.command()
+@click.option("--source", "source_id", metavar="ID", help="Only this source's documents.")
+@click.option("--limit", default=20, show_default=True, help="How many to list.")
+@click.pass_obj
+@handles_errors
+def documents(state: State, source_id: str | None, limit: int) -> None:
+    """List stored documents, newest first."""
+    store = state.store()
+    click.echo(documents_table(store.recent_documents(source_id, limit)))
+
+
+@main.command()
+@click.argument("doc_id")
+@click.option("--version", "version", type=int, help="An earlier version (default: latest).")
+@click.pass_obj
+@handles_errors
+def show(state: State, doc_id: str, version: int | None) -> None:
+    """Print one stored Document as JSON (an id prefix of 6+ characters is enough)."""
+    store = state.store()
+    ids = [doc_id] if len(doc_id) >= 24 else store.find_ids(doc_id) if len(doc_id) >= 6 else []
+    if len(ids) > 1:
+        raise MonitorError(f"'{doc_id}' matches several documents: {', '.join(ids)}")
+    document = store.document(ids[0], version) if ids else None
+    if document is None:
+        what = f"version {version} of document" if version else "document"
+        raise MonitorError(f"No {what} with id '{doc_id}' (see `monitor documents`)")
+    data = document.model_dump(mode="json")
+    data["sightings"] = store.sightings_of(document.id)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# The other command groups register themselves on `main` when imported.
+from monitor.cli import alerts as _alerts  # noqa: E402, F401
+from monitor.cli import rules as _rules  # noqa: E402, F401
+from monitor.cli import service as _service  # noqa: E402, F401

@@ -1,0 +1,88 @@
+"""`monitor alerts` (history, retry) and `monitor channels test`."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from datetime import UTC, datetime
+
+import click
+
+from monitor.alerts import build_channels
+from monitor.alerts.base import Sent, sample_alert
+from monitor.cli import State, _fail, handles_errors, main
+from monitor.errors import ConfigError, MonitorError
+from monitor.report import table
+
+
+@main.group(invoke_without_command=True)
+@click.option("--failed", is_flag=True, help="Only dead alerts and alerts waiting to retry.")
+@click.option("--limit", default=50, show_default=True, help="How many to list.")
+@click.pass_context
+def alerts(ctx: click.Context, failed: bool, limit: int) -> None:
+    """Alert history and delivery state (newest first); `alerts retry` re-queues."""
+    if ctx.invoked_subcommand is not None:
+        return
+    state: State = ctx.obj
+    try:
+        rows = state.store().outbox.rows(failed=failed, limit=limit)
+    except MonitorError as err:
+        _fail(err)
+    if not rows:
+        click.echo("No failed alerts." if failed else "No alerts yet.")
+        return
+    body = [
+        [
+            str(r.id),
+            r.status,
+            str(r.attempts),
+            r.channel,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"[{r.rule_id}] {r.title}" + (f" — {r.last_error}" if r.last_error else ""),
+        ]
+        for r in rows
+    ]
+    click.echo(
+        table(
+            ["ID", "STATUS", "TRIES", "CHANNEL", "CREATED (UTC)", "ALERT"], body, [6, 10, 5, 14, 16]
+        )
+    )
+
+
+@alerts.command("retry")
+@click.argument("alert_id", required=False, type=int)
+@click.option("--all-dead", is_flag=True, help="Re-queue every dead alert.")
+@click.pass_obj
+@handles_errors
+def alerts_retry(state: State, alert_id: int | None, all_dead: bool) -> None:
+    """Send a dead or failing alert again at the next delivery run (`monitor once`/`run`)."""
+    if (alert_id is None) == (not all_dead):
+        raise MonitorError("give an alert ID or --all-dead (one of them)")
+    count = state.store().outbox.requeue(datetime.now(UTC), alert_id, all_dead)
+    if alert_id is not None and not count:
+        raise MonitorError(f"No undelivered alert with id {alert_id} (see `monitor alerts`)")
+    click.echo(f"Re-queued {count} alert{'s' if count != 1 else ''}.")
+
+
+@main.group()
+def channels() -> None:
+    """Alert channels from channels.yaml."""
+
+
+@channels.command("test")
+@click.argument("name")
+@click.pass_obj
+@handles_errors
+def channels_test(state: State, name: str) -> None:
+    """Send a test alert through one channel now (not through the outbox)."""
+    config = state.config()
+    if name not in config.channels:
+        close = difflib.get_close_matches(name, sorted(config.channels), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"No channel named '{name}'{hint}")
+    channel = build_channels({name: config.channels[name]}, state.settings)[name]
+    outcome = asyncio.run(channel.send([sample_alert(name)]))
+    if isinstance(outcome, Sent):
+        click.echo(f"Sent a test alert through '{name}' ({outcome.detail}).")
+        return
+    raise MonitorError(f"test alert through '{name}' failed: {outcome.error}")
