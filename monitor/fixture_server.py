@@ -208,12 +208,7 @@ class RewriteTransport(httpx.AsyncBaseTransport):
             extensions=request.extensions,
         )
         proxied.headers["Host"] = target.netloc.decode("ascii")
-        response = await self._inner.handle_async_request(proxied)
-        # Redirects point at production URLs, so they come back through this transport.
-        location = response.headers.get("Location")
-        if location and location.startswith(self._base.scheme + "://" + self._base.netloc.decode()):
-            response.headers["Location"] = "https:/" + httpx.URL(location).path
-        return response
+        return await self._inner.handle_async_request(proxied)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -10,9 +10,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitor.alerts.base import Channel, Dead, OutboxAlert, Outcome, Retry, Sent
+from monitor.pipeline import utcnow
 from monitor.settings import Settings
 from monitor.store import Store
 
@@ -30,10 +31,6 @@ class Delivery:
     outcome: Outcome
     status: str
     subjects: list[str]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def deliver_due(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -393,8 +393,3 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         highlights=highlights,
         positions=sorted(positions),
     )
-
-
-def match_all(rules: Sequence[Rule], document: Document) -> list[Match]:
-    """Convenience: compile and match once (tests and one-off checks)."""
-    return RuleSet(rules).match(document)

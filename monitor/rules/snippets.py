@@ -125,15 +125,3 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
-
-
-def mark(
-    snippet: str, highlights: Sequence[tuple[int, int]], before: str = "**", after: str = "**"
-) -> str:
-    """The snippet with each highlight wrapped in `before`/`after`."""
-    out, last = [], 0
-    for s, e in highlights:
-        out += [snippet[last:s], before, snippet[s:e], after]
-        last = e
-    out.append(snippet[last:])
-    return "".join(out)

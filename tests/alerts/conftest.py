@@ -169,4 +169,14 @@ def webhook_options(url: str, **extra: Any) -> WebhookOptions:
     return WebhookOptions(type="webhook", url=url, **extra)
 
 
-Maker = Callable[..., Desk]
+ONE_RELEASE = '"Working Group" AND title:ROK'  # matches the Media Note only: one alert
+
+
+def hook_desk(
+    tmp_path: Path, server: FixtureServer, handler: Callable[..., None], query: str = ONE_RELEASE
+) -> Desk:
+    """A desk whose one rule alerts a webhook channel 'ops' served by `handler`."""
+    server.routes["/hooks/ops"] = handler
+    return make_desk(
+        tmp_path, server, {"ops": webhook_options(server.url("/hooks/ops"))}, query=query
+    )

@@ -18,6 +18,7 @@ from tests.alerts.conftest import (
     Hook,
     SmtpServer,
     email_options,
+    hook_desk,
     make_desk,
     webhook_options,
 )
@@ -135,13 +136,7 @@ def test_webhook_500_500_200_is_delivered_once_after_two_retries(
     production_server: FixtureServer,
 ) -> None:
     hook = Hook(statuses=[500, 500, 200])
-    production_server.routes["/hooks/flaky"] = hook
-    desk = make_desk(
-        tmp_path,
-        production_server,
-        {"ops": webhook_options(production_server.url("/hooks/flaky"))},
-        query='"Working Group" AND title:ROK',
-    )
+    desk = hook_desk(tmp_path, production_server, hook)
     statuses = []
     for _ in range(5):
         statuses += [d.status for d in desk.deliver()]
@@ -162,13 +157,7 @@ def test_webhook_400_is_dead_at_once_then_retried_by_hand(
     import sys
 
     hook = Hook(statuses=[400, 200])
-    production_server.routes["/hooks/strict"] = hook
-    desk = make_desk(
-        tmp_path,
-        production_server,
-        {"ops": webhook_options(production_server.url("/hooks/strict"))},
-        query='"Working Group" AND title:ROK',
-    )
+    desk = hook_desk(tmp_path, production_server, hook)
     [delivery] = desk.deliver()
     assert delivery.status == "dead" and "HTTP 400" in delivery.outcome.error  # type: ignore[union-attr]
     env = {**os.environ, "MONITOR_DATABASE_URL": desk.settings.database_url}
@@ -197,13 +186,7 @@ def test_crash_between_send_and_mark_resends_with_the_same_key(
     production_server: FixtureServer,
 ) -> None:
     hook = Hook()
-    production_server.routes["/hooks/crash"] = hook
-    desk = make_desk(
-        tmp_path,
-        production_server,
-        {"ops": webhook_options(production_server.url("/hooks/crash"))},
-        query='"Working Group" AND title:ROK',
-    )
+    desk = hook_desk(tmp_path, production_server, hook)
 
     def die(*_: object) -> None:
         raise SystemExit("killed after sending, before marking")
@@ -263,13 +246,7 @@ def test_429_waits_for_retry_after(tmp_path: Path, production_server: FixtureSer
         req.send_header("Content-Length", "0")
         req.end_headers()
 
-    production_server.routes["/hooks/limited"] = limited
-    desk = make_desk(
-        tmp_path,
-        production_server,
-        {"ops": webhook_options(production_server.url("/hooks/limited"))},
-        query='"Working Group" AND title:ROK',
-    )
+    desk = hook_desk(tmp_path, production_server, limited)
     assert [d.status for d in desk.deliver()] == ["pending"]
     desk.clock.advance(100)
     assert desk.deliver() == []  # Retry-After said 120 s
@@ -344,13 +321,7 @@ def test_failing_alert_dies_after_the_give_up_age_and_can_be_requeued(
     from datetime import UTC, datetime
 
     hook = Hook(statuses=[503])
-    production_server.routes["/hooks/down"] = hook
-    desk = make_desk(
-        tmp_path,
-        production_server,
-        {"ops": webhook_options(production_server.url("/hooks/down"))},
-        query='"Working Group" AND title:ROK',
-    )
+    desk = hook_desk(tmp_path, production_server, hook)
     statuses: list[str] = []
     delays: list[float] = []
     for _ in range(40):
