@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -100,9 +101,17 @@ class Match(BaseModel):
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The snippet with matched words wrapped (default: **bold**)."""
-        out, last = [], 0
-        for start, end in self.highlights:
-            out += [self.snippet[last:start], before, self.snippet[start:end], after]
-            last = end
-        out.append(self.snippet[last:])
-        return "".join(out)
+        return "".join(
+            f"{before}{text}{after}" if bold else text
+            for text, bold in segments(self.snippet, self.highlights)
+        )
+
+
+def segments(snippet: str, highlights: Sequence[Sequence[int]]) -> list[tuple[str, bool]]:
+    """A snippet as (text, highlighted) pieces, for templates to escape and mark."""
+    out, last = [], 0
+    for start, end in highlights:
+        out += [(snippet[last:start], False), (snippet[start:end], True)]
+        last = end
+    out.append((snippet[last:], False))
+    return [(text, bold) for text, bold in out if text]

@@ -26,6 +26,7 @@ from monitor.alerts.base import (
     Sent,
     register,
 )
+from monitor.models import segments
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
 
@@ -62,16 +63,6 @@ def clean_header(text: str, limit: int = MAX_SUBJECT) -> str:
     """One safe header line: control characters (CR, LF, …) become spaces; length capped."""
     text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def segments(snippet: str, highlights: list[list[int]]) -> list[tuple[str, bool]]:
-    """The snippet as (text, highlighted) pieces, for templates to escape and mark."""
-    out, last = [], 0
-    for start, end in highlights:
-        out += [(snippet[last:start], False), (snippet[start:end], True)]
-        last = end
-    out.append((snippet[last:], False))
-    return [(text, bold) for text, bold in out if text]
 
 
 def _environment(config_dir: Path | None) -> jinja2.Environment:
