@@ -107,6 +107,7 @@ class Service:
         self._stopping = asyncio.Event()
         self._http: WSGIServer | None = None
         self._polls = asyncio.Semaphore(settings.poll_concurrency)
+        self._delivering = asyncio.Lock()
         self.holder = f"{socket.gethostname()}-{os.getpid()}"
 
     # -- jobs -----------------------------------------------------------------------------
@@ -187,7 +188,10 @@ class Service:
         log.info("retention: pruned %d old document versions and %d old alerts", versions, alerts)
 
     async def deliver(self) -> None:
-        deliveries = await deliver_due(self.store, self.channels, self.settings)
+        # One delivery run at a time: the delivery tick and a poll's immediate delivery
+        # would otherwise share (and close) the same channel connections.
+        async with self._delivering:
+            deliveries = await deliver_due(self.store, self.channels, self.settings)
         for d in deliveries:
             self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
             if not isinstance(d.outcome, Sent):

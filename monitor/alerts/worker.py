@@ -41,7 +41,11 @@ async def deliver_due(
     *,
     after_send: Callable[[list[OutboxAlert], Outcome], None] | None = None,
 ) -> list[Delivery]:
-    """One delivery run; `after_send` is a test hook between sending and marking."""
+    """One delivery run; `after_send` is a test hook between sending and marking.
+
+    Runs in different threads or processes may overlap (claims keep them apart); two runs
+    in one event loop must not share channel objects, whose connections each run closes.
+    """
     now = clock()
     digests = {name: c.digest_seconds for name, c in channels.items() if c.digest_seconds}
     claimed = store.outbox.claim_due(now, settings.delivery_lease, digests)  # type: ignore[arg-type]
