@@ -69,6 +69,12 @@ def load_url_map(fixtures_dir: Path) -> dict[str, Route | Handler]:
     return routes
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops bursts of connections; clients then wait a
+    # second for a SYN retry, which benchmarks would count as latency.
+    request_queue_size = 128
+
+
 class FixtureServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 serving `routes` (path → Route or handler)."""
 
@@ -81,7 +87,7 @@ class FixtureServer:
         self.routes: dict[str, Route | Handler] = dict(routes or {})
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd = _Server((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
