@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_ca_file: Path | None = None  # PEM CA bundle trusted instead of the system's (private CA)
     smtp_from: str = "monitor@localhost"
     webhook_secret: SecretStr | None = None
 

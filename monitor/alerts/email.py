@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -79,14 +80,35 @@ def _environment(config_dir: Path | None) -> jinja2.Environment:
     )
 
 
+class TlsSetupError(Exception):
+    """The TLS settings cannot be used (an unreadable MONITOR_SMTP_CA_FILE)."""
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """A client context that verifies the server's certificate chain and host name."""
+    ca_file = settings.smtp_ca_file
+    try:
+        # With a CA file, that file is the whole trust store: a private CA, not the public ones.
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise TlsSetupError(f"MONITOR_SMTP_CA_FILE {ca_file}: cannot load it: {reason}") from None
+
+
 def smtp_send(settings: Settings) -> Sender:
     """A sender that speaks SMTP with the MONITOR_SMTP_* settings."""
 
     def send(message: EmailMessage) -> None:
-        smtp_class = smtplib.SMTP_SSL if settings.smtp_tls else smtplib.SMTP
-        with smtp_class(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls and not settings.smtp_tls:
-                smtp.starttls()
+        host, port = settings.smtp_host, settings.smtp_port
+        if settings.smtp_tls:
+            context = tls_context(settings)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=30, context=context)
+        else:
+            context = tls_context(settings) if settings.smtp_starttls else None
+            smtp = smtplib.SMTP(host, port, timeout=30)
+        with smtp:
+            if context is not None and not settings.smtp_tls:
+                smtp.starttls(context=context)
             if settings.smtp_username and settings.smtp_password:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
@@ -163,6 +185,16 @@ class EmailChannel(Channel):
         try:
             message = self.render(alerts)
             await asyncio.to_thread(self._send, message)
+        except TlsSetupError as err:
+            return Retry(str(err))
+        except ssl.SSLCertVerificationError as err:
+            # An operator can fix this (a renewed certificate, MONITOR_SMTP_CA_FILE): retry.
+            where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+            return Retry(
+                f"SMTP server {where}: certificate verification failed: "
+                f"{err.verify_message or err.reason} (set MONITOR_SMTP_CA_FILE to trust "
+                "a private CA)"
+            )
         except smtplib.SMTPRecipientsRefused as err:
             return Dead(f"SMTP refused every recipient: {', '.join(err.recipients)}")
         except smtplib.SMTPResponseException as err:
