@@ -100,6 +100,7 @@ def smtp_send(settings: Settings) -> Sender:
 
     def send(message: EmailMessage) -> None:
         host, port = settings.smtp_host, settings.smtp_port
+        context: ssl.SSLContext | None = None
         if settings.smtp_tls:
             context = tls_context(settings)
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=30, context=context)
