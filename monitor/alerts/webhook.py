@@ -9,6 +9,8 @@ import hmac
 import json
 import os
 import ssl
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -44,6 +46,21 @@ class WebhookOptions(ChannelOptions):
             raise ValueError(f"'{value}' is not an http(s) URL")
         return value
 
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_is_set(cls, value: str | None) -> str | None:
+        # Checked when the config loads: a typo must not turn into unsigned delivery.
+        if value is not None:
+            found = os.environ.get(value)
+            if found is None:
+                raise ValueError(
+                    f"environment variable {value} is not set "
+                    "(it holds this channel's signing secret)"
+                )
+            if not found:
+                raise ValueError(f"environment variable {value} is empty")
+        return value
+
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
@@ -68,8 +85,14 @@ def slack_text(alerts: list[OutboxAlert]) -> str:
     return "\n\n".join(lines)
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`X-Monitor-Signature`: covers the timestamp too, so a receiver can refuse replays."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+class SecretMissing(Exception):
+    """The channel's `secret_env` variable is gone: sending unsigned is not an option."""
 
 
 @register
@@ -83,9 +106,11 @@ class WebhookChannel(Channel):
         options: ChannelOptions,
         settings: Settings,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(name, options, settings)
         self._transport = transport
+        self._clock = clock  # unix seconds, for X-Monitor-Timestamp
         # One client (connection pool) per event loop: concurrent delivery runs in other
         # threads must not share, or close, each other's connections.
         self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
@@ -113,9 +138,15 @@ class WebhookChannel(Channel):
         options = self.options
         assert isinstance(options, WebhookOptions)
         if options.secret_env:
-            return os.environ.get(options.secret_env) or None
-        secret = self.settings.webhook_secret
-        return secret.get_secret_value() if secret else None
+            secret = os.environ.get(options.secret_env)
+            if not secret:  # validated at load; gone since (options built in code?)
+                raise SecretMissing(
+                    f"environment variable {options.secret_env} (secret_env) is not set: "
+                    "not sending unsigned"
+                )
+            return secret
+        configured = self.settings.webhook_secret
+        return configured.get_secret_value() if configured else None
 
     def body(self, alerts: list[OutboxAlert]) -> dict[str, Any]:
         options = self.options
@@ -138,9 +169,14 @@ class WebhookChannel(Channel):
             if len(alerts) == 1
             else hashlib.sha256("".join(a.key for a in alerts).encode()).hexdigest()[:40],
         }
-        secret = self._secret()
+        try:
+            secret = self._secret()
+        except SecretMissing as err:
+            return Retry(str(err))
         if secret:
-            headers["X-Monitor-Signature"] = signature(secret, raw)
+            timestamp = str(int(self._clock()))
+            headers["X-Monitor-Timestamp"] = timestamp
+            headers["X-Monitor-Signature"] = signature(secret, timestamp, raw)
         try:
             response = await self._session().post(options.url, content=raw, headers=headers)
         except httpx.TimeoutException:

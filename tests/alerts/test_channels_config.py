@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,51 @@ def test_rules_must_route_to_known_channels(
     assert info.value.messages == [
         f"{tmp_path}/rules.yaml:2: rule 'r': unknown channel 'mial' (did you mean 'mail'?)"
     ]
+
+
+SIGNED = """channels:
+  hook: {type: webhook, url: 'http://127.0.0.1:9/x',
+         secret_env: DESK_HOOK_SECRET}
+"""
+
+
+def test_a_webhook_secret_variable_that_is_not_set_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unsigned delivery would let receivers that check signatures drop every alert, and
+    # those that do not would never know: refuse the config instead.
+    monkeypatch.delenv("DESK_HOOK_SECRET", raising=False)
+    rules = "rules:\n  - {id: r, name: R, query: biegun, notify: [hook]}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, SIGNED, rules))
+    assert info.value.messages == [
+        f"{tmp_path}/channels.yaml:3: channel 'hook': 'secret_env': environment variable "
+        "DESK_HOOK_SECRET is not set (it holds this channel's signing secret)"
+    ]
+    monkeypatch.setenv("DESK_HOOK_SECRET", "")
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, SIGNED, rules))
+    assert "environment variable DESK_HOOK_SECRET is empty" in info.value.messages[0]
+    monkeypatch.setenv("DESK_HOOK_SECRET", "s3cret")
+    hook = load_config(config_dir(tmp_path, SIGNED, rules)).channels["hook"]
+    assert isinstance(hook, WebhookOptions) and hook.secret_env == "DESK_HOOK_SECRET"
+
+
+def test_monitor_check_reports_an_unset_webhook_secret(tmp_path: Path) -> None:
+    rules = "rules:\n  - {id: r, name: R, query: biegun, notify: [hook]}\n"
+    directory = config_dir(tmp_path, SIGNED, rules)
+    env = {k: v for k, v in os.environ.items() if k != "DESK_HOOK_SECRET"}
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config-dir", str(directory), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert (
+        f"{directory}/channels.yaml:3: channel 'hook': 'secret_env': environment variable "
+        "DESK_HOOK_SECRET is not set"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr

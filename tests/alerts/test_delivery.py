@@ -69,7 +69,8 @@ def test_webhook_is_signed_and_follows_the_schema(
     desk.deliver()
     assert len(hook.received) == 2
     headers, raw = next((h, b) for h, b in hook.received if b"Working Group" in b)
-    expected = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+    signed = headers["X-Monitor-Timestamp"].encode() + b"." + raw  # see README
+    expected = "sha256=" + hmac.new(b"s3cret", signed, hashlib.sha256).hexdigest()
     assert headers["X-Monitor-Signature"] == expected
     payload = json.loads(raw)
     assert headers["Idempotency-Key"] == payload["id"]
@@ -361,5 +362,6 @@ def test_per_channel_secret_from_its_environment_variable(
     )
     desk.deliver()
     [(headers, raw)] = hook.received
-    expected = "sha256=" + hmac.new(b"per-channel", raw, hashlib.sha256).hexdigest()
+    signed = headers["X-Monitor-Timestamp"].encode() + b"." + raw  # see README
+    expected = "sha256=" + hmac.new(b"per-channel", signed, hashlib.sha256).hexdigest()
     assert headers["X-Monitor-Signature"] == expected
