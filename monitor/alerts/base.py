@@ -8,10 +8,13 @@ It never raises for a delivery failure: failures are data, like a failed poll.
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +22,38 @@ from monitor.models import Document, Match
 from monitor.settings import Settings
 
 SCHEMA_VERSION = 1
+
+# Characters that end a line or control a terminal: never part of text we show.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]")
+LINK_SCHEMES = ("http", "https")
+
+
+def one_line(text: str) -> str:
+    """Text for one line of a header or message: control characters become single spaces."""
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+def printable(text: str) -> str:
+    """Control characters replaced one for one by spaces (highlight offsets still fit)."""
+    return CONTROL.sub(" ", text)
+
+
+def safe_link(url: object) -> str | None:
+    """The URL if it is an http(s) link to a host, fit for an href or a chat link; else None.
+
+    Feed links are third-party text: `javascript:`, `data:` or `file:` links (however
+    spelled) must never become something a reader can click.
+    """
+    if not isinstance(url, str):
+        return None
+    # Spaces and controls inside a link are percent-encoded, as a browser would send them.
+    url = _URL_UNSAFE.sub(lambda m: quote(m.group()), url.strip())
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in LINK_SCHEMES and parts.hostname else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +91,18 @@ def idempotency_key(rule_id: str, document_id: str, version: int, channel: str) 
     """The key that makes a second alert for the same match and channel impossible."""
     raw = f"{rule_id}\x1f{document_id}\x1f{version}\x1f{channel}".encode()
     return hashlib.sha256(raw).hexdigest()[:40]
+
+
+def batch_key(keys: Iterable[str]) -> str:
+    """One key for a message carrying several alerts: the same for the same alerts.
+
+    A digest resent after a crash gets the same Message-ID (or Idempotency-Key), so the
+    receiver can drop the duplicate.
+    """
+    ordered = sorted(keys)
+    if len(ordered) == 1:
+        return ordered[0]
+    return hashlib.sha256("\x1f".join(ordered).encode()).hexdigest()[:40]
 
 
 def alert_payload(

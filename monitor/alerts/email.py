@@ -9,7 +9,7 @@ import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -25,14 +25,17 @@ from monitor.alerts.base import (
     Outcome,
     Retry,
     Sent,
+    batch_key,
+    one_line,
+    printable,
     register,
+    safe_link,
 )
 from monitor.models import segments
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
 
 MAX_SUBJECT = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 
 Sender = Callable[[EmailMessage], None]
@@ -62,8 +65,20 @@ class EmailOptions(ChannelOptions):
 
 def clean_header(text: str, limit: int = MAX_SUBJECT) -> str:
     """One safe header line: control characters (CR, LF, …) become spaces; length capped."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _cleaned(fields: dict[str, Any]) -> dict[str, Any]:
+    """A payload mapping with every text (and list of texts) on one line."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, str):
+            value = one_line(value)
+        elif isinstance(value, list):
+            value = [one_line(v) if isinstance(v, str) else v for v in value]
+        out[key] = value
+    return out
 
 
 def _environment(config_dir: Path | None) -> jinja2.Environment:
@@ -135,21 +150,33 @@ class EmailChannel(Channel):
         assert isinstance(options, EmailOptions)
         return parse_interval(options.digest) if options.digest else None
 
+    def _published(self, published: object) -> str:
+        """The published time in MONITOR_TIMEZONE; in UTC (or as given) when it cannot be."""
+        if not published or not isinstance(published, str):
+            return "-"
+        try:
+            moment = datetime.fromisoformat(published.replace("Z", "+00:00"))
+        except ValueError:
+            return one_line(published)
+        try:
+            moment = moment.astimezone(ZoneInfo(self.settings.timezone))
+        except (OverflowError, ValueError):
+            pass  # year 9999 in a zone east of UTC is past the calendar's end: keep UTC
+        return moment.strftime("%d %B %Y %H:%M %Z")
+
     def _context(self, alert: OutboxAlert) -> dict[str, Any]:
         p = alert.payload
-        doc, match = p["document"], p["matches"][0]
-        published = doc.get("published_at")
-        when = "-"
-        if published:
-            zone = ZoneInfo(self.settings.timezone)
-            local = datetime.fromisoformat(published.replace("Z", "+00:00")).astimezone(zone)
-            when = local.strftime("%d %B %Y %H:%M %Z")
+        match = p["matches"][0]
+        document = _cleaned(p["document"])
+        # Only an http(s) link is ever shown: feed links are third-party text.
+        document["url"] = safe_link(p["document"].get("url")) or ""
+        snippet = printable(match["snippet"])
         return {
-            "rule": p["rule"],
-            "document": doc,
-            "match": match,
-            "published": when,
-            "segments": segments(match["snippet"], match.get("highlights", [])),
+            "rule": _cleaned(p["rule"]),
+            "document": document,
+            "match": {**match, "snippet": snippet},
+            "published": self._published(p["document"].get("published_at")),
+            "segments": segments(snippet, match.get("highlights", [])),
             "update": p.get("update", False),
         }
 
@@ -168,15 +195,16 @@ class EmailChannel(Channel):
             subject = f"[monitor] {len(items)} alerts: {', '.join(rules)}"
             text = self._templates.get_template("digest.txt").render(items=items)
             html = self._templates.get_template("digest.html").render(items=items)
+        name, address = parseaddr(one_line(self.settings.smtp_from))
         message = EmailMessage()
         message["Subject"] = clean_header(subject)
-        message["From"] = self.settings.smtp_from
+        message["From"] = formataddr((name, address)) if name else address
         message["To"] = ", ".join(options.to)
         if options.cc:
             message["Cc"] = ", ".join(options.cc)
-        domain = self.settings.smtp_from.rsplit("@", 1)[-1] or "monitor.invalid"
-        key = alerts[0].key if len(alerts) == 1 else make_msgid().strip("<>").split("@")[0]
-        message["Message-ID"] = f"<{key}@{domain}>"
+        domain = re.sub(r"[^A-Za-z0-9.-]", "", address.rpartition("@")[2]) or "monitor.invalid"
+        # From the content, never random: a message resent after a crash has the same id.
+        message["Message-ID"] = f"<{batch_key(a.key for a in alerts)}@{domain}>"
         message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(text)
         message.add_alternative(html, subtype="html")

@@ -24,7 +24,10 @@ from monitor.alerts.base import (
     Outcome,
     Retry,
     Sent,
+    batch_key,
+    one_line,
     register,
+    safe_link,
 )
 from monitor.fetch import retry_after_seconds
 from monitor.settings import Settings
@@ -68,8 +71,20 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _slack_escape(text: str) -> str:
+def _slack_escape(text: object) -> str:
+    """Text for Slack mrkdwn: one line, with &, < and > escaped, so feed text cannot
+    mention (`<!channel>`), link (`<url|label>`) or start a new line."""
+    text = one_line(str(text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_link(url: object, label: str) -> str:
+    """`<url|label>` for an http(s) URL; the bare label for anything else."""
+    link = safe_link(url)
+    if link is None:
+        return label
+    # A `|` in the target would end it early and let the rest pose as the label.
+    return f"<{_slack_escape(link).replace('|', '%7C')}|{label}>"
 
 
 def slack_text(alerts: list[OutboxAlert]) -> str:
@@ -78,9 +93,10 @@ def slack_text(alerts: list[OutboxAlert]) -> str:
     for alert in alerts:
         p = alert.payload
         doc, match = p["document"], p["matches"][0]
+        title = _slack_link(doc.get("url"), _slack_escape(doc["title"]))
         lines.append(
-            f"*[monitor] {_slack_escape(p['rule']['name'])}*: "
-            f"<{doc['url']}|{_slack_escape(doc['title'])}>\n> {_slack_escape(match['snippet'])}"
+            f"*[monitor] {_slack_escape(p['rule']['name'])}*: {title}\n"
+            f"> {_slack_escape(match['snippet'])}"
         )
     return "\n\n".join(lines)
 
@@ -165,9 +181,7 @@ class WebhookChannel(Channel):
             **options.headers,
             "Content-Type": "application/json",
             "User-Agent": self.settings.user_agent,
-            "Idempotency-Key": alerts[0].key
-            if len(alerts) == 1
-            else hashlib.sha256("".join(a.key for a in alerts).encode()).hexdigest()[:40],
+            "Idempotency-Key": batch_key(a.key for a in alerts),
         }
         try:
             secret = self._secret()
