@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,3 +52,9 @@ class Settings(BaseSettings):
     ops_channel: str | None = None  # channel (channels.yaml) for source-health alerts
     source_failure_alert_after: int = 5  # failed polls in a row before an ops alert
     retention_days: float = 180.0  # older document versions and sent alerts are pruned
+
+    @field_validator("smtp_ca_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # `MONITOR_SMTP_CA_FILE=` (as in .env.example) means no file, not the directory ".".
+        return None if value == "" else value

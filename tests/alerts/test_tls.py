@@ -169,3 +169,11 @@ def test_an_unreadable_ca_file_is_named(tmp_path: Path, tls_server: list[TlsSmtp
     outcome = asyncio.run(channel.send([sample_alert("mail")]))
     assert isinstance(outcome, Retry)
     assert f"MONITOR_SMTP_CA_FILE {missing}" in outcome.error
+
+
+def test_an_empty_ca_file_setting_means_the_system_cas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `MONITOR_SMTP_CA_FILE=` as .env.example has it: not the current directory.
+    monkeypatch.setenv("MONITOR_SMTP_CA_FILE", "")
+    assert fast_settings(tmp_path).smtp_ca_file is None
