@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +216,31 @@ def test_one_alert_that_cannot_be_recorded_does_not_stop_the_others(
     statuses = {r.id: r.status for r in store.outbox.rows()}
     assert statuses.pop(broken) == "pending"  # retried once its lease expires
     assert set(statuses.values()) == {"delivered"}
+
+
+def test_the_service_shows_alerts_waiting_for_an_unknown_channel_in_metrics(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    from monitor.service import Service
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        f"sources:\n  - {{id: state, type: rss, url: '{server.url('/feed')}', every: 10m}}\n"
+    )
+    (config / "rules.yaml").write_text(
+        "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [ops]}\n"
+    )
+    server.routes["/hooks/ops"] = Hook()
+    (config / "channels.yaml").write_text(
+        f"channels:\n  ops: {{type: webhook, url: '{server.url('/hooks/ops')}'}}\n"
+    )
+    service = Service(fast_settings(tmp_path, config_dir=config))
+    queue(service.store, datetime.now(UTC), "ops", "chat", per_channel=2)  # the service's clock
+    asyncio.run(service.deliver())
+    registry = service.metrics.registry
+    assert registry.get_sample_value("monitor_outbox_unknown_channel_alerts") == 2
+    assert registry.get_sample_value("monitor_outbox_depth") == 2
+    sent = {"channel": "ops", "status": "delivered"}
+    assert registry.get_sample_value("monitor_alerts_total", sent) == 2
+    service.store.close()
