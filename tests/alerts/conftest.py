@@ -84,6 +84,8 @@ class Hook:
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
+    gate: threading.Event | None = None  # answer only once it is set (at most 30 s)
+    gate_opened: list[bool] = field(default_factory=list)  # whether each wait saw it set
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,6 +93,8 @@ class Hook:
         body: bytes = getattr(req, "body", b"")
         if self.delay:
             time.sleep(self.delay)
+        if self.gate is not None:
+            self.gate_opened.append(self.gate.wait(timeout=30))
         with self.lock:
             status = self.statuses[min(len(self.received), len(self.statuses) - 1)]
             self.received.append((dict(req.headers.items()), body))
