@@ -14,6 +14,7 @@ from tests.alerts.conftest import (
     Clock,
     Hook,
     SilentServer,
+    SmtpServer,
     email_options,
     queue,
     webhook_options,
@@ -68,4 +69,18 @@ def test_a_hung_smtp_server_times_out_while_the_webhook_is_delivered(
     # The four that never got a turn are due at the next run, with no attempt counted.
     waiting = [r for r in rows if r.attempts == 0]
     assert len(waiting) == 4 and all(r.next_attempt_at <= clock() for r in waiting)
+
+    # A working mail server takes over: every alert goes out once, the webhook's is not resent.
+    smtp = SmtpServer().start()
+    healed = settings.model_copy(update={"smtp_port": smtp.port})
+    channels = build_channels(
+        {"mail": email_options(), "ops": webhook_options(server.url("/hooks/ops"))}, healed
+    )
+    try:
+        clock.advance(settings.delivery_backoff_max * 1.2)
+        again = asyncio.run(deliver_due(store, channels, healed, clock))
+    finally:
+        smtp.stop()
+    assert [(d.channel, d.status) for d in again] == [("mail", "delivered")] * 12
+    assert len(smtp.inbox.messages) == 12 and len(hook.received) == 1
     store.close()
