@@ -28,10 +28,21 @@ class Metrics:
         )
         self.matches = Counter("monitor_matches_total", "Rule matches", ["rule"], registry=r)
         self.alerts = Counter(
-            "monitor_alerts_total", "Alert sends by result", ["channel", "status"], registry=r
+            "monitor_alerts_total",
+            "Alert sends by result: delivered, pending (retried later), dead, deferred (a send "
+            "to the channel timed out), lost (the lease expired and another worker took over), "
+            "error (the result could not be recorded)",
+            ["channel", "status"],
+            registry=r,
         )
         self.outbox_depth = Gauge(
             "monitor_outbox_depth", "Alerts waiting to be delivered", registry=r
+        )
+        self.outbox_unknown_channel = Gauge(
+            "monitor_outbox_unknown_channel_alerts",
+            "Alerts waiting for a channel this replica's channels.yaml does not define "
+            "(left for a replica that knows it, e.g. during a rolling deploy)",
+            registry=r,
         )
         self.reloads = Counter(
             "monitor_config_reloads_total", "Config reloads by result", ["result"], registry=r

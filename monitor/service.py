@@ -197,6 +197,7 @@ class Service:
             if not isinstance(d.outcome, Sent):
                 log.warning("alert via %s: %s", d.channel, d.outcome)
         self.metrics.outbox_depth.set(self.store.outbox.depth())
+        self.metrics.outbox_unknown_channel.set(deliveries.waiting_for_unknown)
 
     async def reload(self) -> None:
         stamp = _config_stamp(self.settings.config_dir)

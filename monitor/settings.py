@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     delivery_backoff_max: float = 3600.0  # …up to this…
     delivery_give_up_after: float = 86400.0  # …until the alert is this old: then dead
     delivery_lease: float = 300.0  # a claimed alert is retried after this if not marked
+    delivery_timeout: float = Field(default=60.0, gt=0)  # one send; then retried later
 
     ops_channel: str | None = None  # channel (channels.yaml) for source-health alerts
     source_failure_alert_after: int = 5  # failed polls in a row before an ops alert

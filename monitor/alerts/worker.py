@@ -1,21 +1,28 @@
 """The delivery worker: claim due outbox rows, send each channel's alerts, mark them.
 
-Channels run concurrently, so a slow or failing channel never holds up the others. A
-digest channel's due alerts go out as one message.
+Channels run concurrently, so a slow or failing channel never holds up the others; each
+send has a deadline (MONITOR_DELIVERY_TIMEOUT), and once a send to a channel timed out the
+channel's remaining alerts wait for the next run instead of each waiting out the deadline.
+A digest channel's due alerts go out as one message. While a run sends, it extends the
+lease of the rows it still holds; every write is fenced by the claim's token (see
+monitor.store.outbox), so a worker that lost its claim changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from monitor.alerts.base import Channel, Dead, OutboxAlert, Outcome, Retry, Sent
+from monitor.alerts.base import Channel, OutboxAlert, Outcome, Retry, Sent
 from monitor.pipeline import utcnow
 from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.outbox import ClaimedAlert
 
 log = logging.getLogger(__name__)
 PER_CHANNEL_CONCURRENCY = 8  # messages in flight per channel
@@ -23,7 +30,13 @@ PER_CHANNEL_CONCURRENCY = 8  # messages in flight per channel
 
 @dataclass
 class Delivery:
-    """What one send did."""
+    """What one send did.
+
+    `status` is the row's new state (delivered, pending, dead), or: `lost` (the lease had
+    expired and another worker took the rows over, so nothing was written), `deferred`
+    (not sent: the channel timed out earlier in the run) or `error` (the outcome could not
+    be recorded; the rows are retried when their lease expires).
+    """
 
     channel: str
     alert_ids: list[int]
@@ -33,6 +46,25 @@ class Delivery:
     subjects: list[str]
 
 
+class DeliveryRun(list[Delivery]):
+    """The deliveries of one run, and how many alerts wait for a channel it does not know."""
+
+    def __init__(self, deliveries: Iterable[Delivery] = (), waiting_for_unknown: int = 0) -> None:
+        super().__init__(deliveries)
+        self.waiting_for_unknown = waiting_for_unknown
+
+
+def _subject(alert: OutboxAlert) -> str:
+    payload: dict[str, Any] = alert.payload
+    rule = payload.get("rule", {}).get("id", "?")
+    return f"[{rule}] {payload.get('document', {}).get('title', '')}"
+
+
+def _delivery(channel: str, batch: list[ClaimedAlert], outcome: Outcome, status: str) -> Delivery:
+    ids, keys = [a.id for a in batch], [a.key for a in batch]
+    return Delivery(channel, ids, keys, outcome, status, [_subject(a) for a in batch])
+
+
 async def deliver_due(
     store: Store,
     channels: dict[str, Channel],
@@ -40,58 +72,128 @@ async def deliver_due(
     clock: Callable[[], datetime] = utcnow,
     *,
     after_send: Callable[[list[OutboxAlert], Outcome], None] | None = None,
-) -> list[Delivery]:
+) -> DeliveryRun:
     """One delivery run; `after_send` is a test hook between sending and marking.
 
     Runs in different threads or processes may overlap (claims keep them apart); two runs
     in one event loop must not share channel objects, whose connections each run closes.
+    Alerts for channels not in `channels` stay pending for a replica that knows them.
     """
-    now = clock()
+    outbox = store.outbox
+    waiting = outbox.waiting_for_unknown(channels)
+    for name, count in sorted(waiting.items()):
+        log.warning(
+            "%d alert(s) wait for channel '%s', which this replica's channels.yaml does not "
+            "define; they stay pending for a replica that knows it",
+            count,
+            name,
+            extra={"channel": name},
+        )
     digests = {name: c.digest_seconds for name, c in channels.items() if c.digest_seconds}
-    claimed = store.outbox.claim_due(now, settings.delivery_lease, digests)  # type: ignore[arg-type]
-    by_channel: dict[str, list[OutboxAlert]] = {}
+    claimed = outbox.claim_due(clock(), settings.delivery_lease, digests, channels=channels)
+    by_channel: dict[str, list[ClaimedAlert]] = {}
     for alert in claimed:
         by_channel.setdefault(alert.channel, []).append(alert)
+    in_flight: dict[int, ClaimedAlert] = {a.id: a for a in claimed}
+    timeout = settings.delivery_timeout
 
-    async def deliver(name: str, batch: list[OutboxAlert]) -> Delivery:
-        channel = channels.get(name)
-        if channel is None:
-            outcome: Outcome = Dead(f"no channel named '{name}' in channels.yaml")
-        else:
-            try:
-                outcome = await channel.send(batch)
-            except Exception as err:  # noqa: BLE001 - a channel bug is a failed delivery
-                log.exception("channel %s failed", name)
-                outcome = Retry(f"internal error: {type(err).__name__}: {err}")
-        if after_send is not None:
-            after_send(batch, outcome)
-        status = store.outbox.mark(
-            batch,
-            outcome,
-            clock(),
-            backoff=settings.delivery_backoff,
-            backoff_max=settings.delivery_backoff_max,
-            give_up_after=settings.delivery_give_up_after,
-        )
-        if not isinstance(outcome, Sent):
-            log.warning("alert delivery via %s: %s (%s)", name, outcome, status)
-        subjects = [f"[{a.payload['rule']['id']}] {a.payload['document']['title']}" for a in batch]
-        keys = [a.key for a in batch]
-        return Delivery(name, [a.id for a in batch], keys, outcome, status, subjects)
+    async def send(name: str, batch: list[ClaimedAlert]) -> tuple[Outcome, bool]:
+        """The channel's outcome, and whether the send ran out of time."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await channels[name].send(list(batch)), False
+        except TimeoutError:
+            return Retry(f"sending via '{name}' timed out after {timeout:g} s"), True
+        except Exception as err:  # noqa: BLE001 - a channel bug is a failed delivery
+            log.exception("channel %s failed", name)
+            return Retry(f"internal error: {type(err).__name__}: {err}"), False
 
-    async def run(name: str, alerts: list[OutboxAlert]) -> list[Delivery]:
-        channel = channels.get(name)
-        batches = [alerts] if channel and channel.digest_seconds else [[a] for a in alerts]
+    def record(name: str, batch: list[ClaimedAlert], outcome: Outcome) -> list[Delivery]:
+        try:
+            marked = outbox.mark(
+                batch,
+                outcome,
+                clock(),
+                backoff=settings.delivery_backoff,
+                backoff_max=settings.delivery_backoff_max,
+                give_up_after=settings.delivery_give_up_after,
+            )
+        except Exception:  # noqa: BLE001 - one batch's failure must not abandon the others
+            log.exception(
+                "could not record the delivery of alert(s) %s via %s; "
+                "they are retried when their lease expires",
+                [a.id for a in batch],
+                name,
+            )
+            return [_delivery(name, batch, outcome, "error")]
+        deliveries = []
+        if marked.marked:
+            done = [a for a in batch if a.id in marked.marked]
+            deliveries.append(_delivery(name, done, outcome, marked.status))
+            if not isinstance(outcome, Sent):
+                log.warning("alert delivery via %s: %s (%s)", name, outcome, marked.status)
+        if marked.lost:
+            log.warning(
+                "alert(s) %s via %s: the claim was lost (the lease expired and another worker "
+                "took them over); what that worker recorded stands, this %s is not written",
+                marked.lost,
+                name,
+                "success" if isinstance(outcome, Sent) else "outcome",
+            )
+            lost = [a for a in batch if a.id in marked.lost]
+            deliveries.append(_delivery(name, lost, outcome, "lost"))
+        return deliveries
+
+    async def run(name: str, alerts: list[ClaimedAlert]) -> list[Delivery]:
+        batches = [alerts] if channels[name].digest_seconds else [[a] for a in alerts]
         gate = asyncio.Semaphore(PER_CHANNEL_CONCURRENCY)
+        hung: list[Outcome] = []  # a send timed out: the channel's other alerts wait
 
-        async def one(batch: list[OutboxAlert]) -> Delivery:
+        async def one(batch: list[ClaimedAlert]) -> list[Delivery]:
             async with gate:
-                return await deliver(name, batch)
+                try:
+                    if hung:
+                        return defer(name, batch, hung[0])
+                    outcome, timed_out = await send(name, batch)
+                    if timed_out:
+                        hung.append(outcome)
+                    if after_send is not None:
+                        after_send(list(batch), outcome)
+                    return record(name, batch, outcome)
+                finally:
+                    for alert in batch:
+                        in_flight.pop(alert.id, None)
 
-        return list(await asyncio.gather(*(one(b) for b in batches)))
+        return [d for group in await asyncio.gather(*(one(b) for b in batches)) for d in group]
 
+    def defer(name: str, batch: list[ClaimedAlert], cause: Outcome) -> list[Delivery]:
+        outcome = Retry(f"not sent in this run: an earlier send via '{name}' timed out")
+        try:
+            outbox.release(batch)
+        except Exception:  # noqa: BLE001 - the lease expires on its own
+            log.exception("could not release alert(s) %s", [a.id for a in batch])
+        log.warning("alert via %s deferred to the next delivery run: %s", name, cause)
+        return [_delivery(name, batch, outcome, "deferred")]
+
+    async def keep_claimed() -> None:
+        # A lease is extended well before it runs out, so a long batch (hundreds of rows,
+        # a slow SMTP server) keeps its rows; rows already marked are no longer held.
+        while True:
+            await asyncio.sleep(settings.delivery_lease / 3)
+            try:
+                outbox.extend(list(in_flight.values()), clock(), settings.delivery_lease)
+            except Exception:  # noqa: BLE001 - the fence still protects the rows
+                log.exception("could not extend the delivery lease")
+
+    heartbeat = asyncio.create_task(keep_claimed()) if claimed else None
     try:
         results = await asyncio.gather(*(run(n, a) for n, a in by_channel.items()))
     finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         await asyncio.gather(*(c.aclose() for c in channels.values()), return_exceptions=True)
-    return [d for group in results for d in group]
+    return DeliveryRun(
+        (d for group in results for d in group), waiting_for_unknown=sum(waiting.values())
+    )

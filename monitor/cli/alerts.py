@@ -55,7 +55,10 @@ def alerts(ctx: click.Context, failed: bool, limit: int) -> None:
 @click.pass_obj
 @handles_errors
 def alerts_retry(state: State, alert_id: int | None, all_dead: bool) -> None:
-    """Send a dead or failing alert again at the next delivery run (`monitor once`/`run`)."""
+    """Send a dead or failing alert again at the next delivery run (`monitor once`/`run`).
+
+    Its give-up age (MONITOR_DELIVERY_GIVE_UP_AFTER) starts again now.
+    """
     if (alert_id is None) == (not all_dead):
         raise MonitorError("give an alert ID or --all-dead (one of them)")
     count = state.store().outbox.requeue(datetime.now(UTC), alert_id, all_dead)

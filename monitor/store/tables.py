@@ -148,6 +148,7 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
+    Column("requeued_at", UTCDateTime),  # `alerts retry`: the give-up age counts from here
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
 )
 

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from monitor.alerts import build_channels
-from monitor.alerts.base import Channel, ChannelOptions
+from monitor.alerts.base import Channel, ChannelOptions, idempotency_key
 from monitor.alerts.email import EmailOptions
 from monitor.alerts.webhook import WebhookOptions
 from monitor.alerts.worker import Delivery, deliver_due
@@ -28,6 +28,7 @@ from monitor.models import PollResult
 from monitor.rules import Rule, RuleSet, parse_query
 from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.outbox import NewAlert
 from tests.conftest import fast_settings, poll, shipped_sources
 
 
@@ -82,6 +83,9 @@ class Hook:
 
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
+    gate: threading.Event | None = None  # answer only once it is set (at most 30 s)
+    gate_opened: list[bool] = field(default_factory=list)  # whether each wait saw it set
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,12 +93,42 @@ class Hook:
         body: bytes = getattr(req, "body", b"")
         if self.delay:
             time.sleep(self.delay)
+        if self.gate is not None:
+            self.gate_opened.append(self.gate.wait(timeout=30))
         with self.lock:
             status = self.statuses[min(len(self.received), len(self.statuses) - 1)]
             self.received.append((dict(req.headers.items()), body))
         req.send_response(status)
+        for name, value in self.headers.items():
+            req.send_header(name, value)
         req.send_header("Content-Length", "0")
         req.end_headers()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word (a hung
+    SMTP server); `stop` closes every connection, so threads still reading give up."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = int(self._listener.getsockname()[1])
+        self.connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self.connections.append(conn)
+
+    def stop(self) -> None:
+        self._listener.close()
+        for conn in self.connections:
+            conn.close()
+        self._thread.join(timeout=5)
 
 
 class Clock:
@@ -159,6 +193,50 @@ def make_desk(
     )
     channels = build_channels(channel_options, settings)
     return Desk(store, settings, channels, Clock(), results)
+
+
+def queue(store: Store, now: datetime, *channels: str, per_channel: int = 1) -> None:
+    """Queue `per_channel` alerts for each channel named, created at `now`."""
+    store.enqueue(
+        [
+            NewAlert(
+                key,
+                channel,
+                "biegun",
+                f"doc-{i}",
+                1,
+                {
+                    "type": "monitor.alert",
+                    "schema": 1,
+                    "id": key,
+                    "rule": {"id": "biegun", "name": "Stephen Biegun mentioned", "query": "-"},
+                    "document": {
+                        "id": f"doc-{i}",
+                        "source_id": "state",
+                        "url": f"https://www.state.gov/release-{i}/",
+                        "title": f"Release {i}",
+                        "kind": "Media Note",
+                        "published_at": "2018-11-20T21:06:00Z",
+                        "authors": [],
+                        "version": 1,
+                    },
+                    "matches": [
+                        {
+                            "field": "body",
+                            "terms": ["Biegun"],
+                            "snippet": "Biegun met",
+                            "highlights": [],
+                        }
+                    ],
+                    "update": False,
+                },
+            )
+            for channel in channels
+            for i in range(per_channel)
+            for key in [idempotency_key("biegun", f"doc-{i}", 1, channel)]
+        ],
+        now,
+    )
 
 
 def email_options(**extra: Any) -> EmailOptions:

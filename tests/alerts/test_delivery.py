@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,10 @@ def test_two_workers_at_once_never_send_a_row_twice(
     production_server: FixtureServer,
     store: Store,
 ) -> None:
-    hook = Hook(delay=0.2)
+    # The receiver holds every request until one worker has finished its run, so the two
+    # runs overlap: whichever claimed rows is still sending while the other claims.
+    one_done = threading.Event()
+    hook = Hook(gate=one_done)
     production_server.routes["/hooks/busy"] = hook
     desk = make_desk(
         tmp_path,
@@ -219,8 +223,11 @@ def test_two_workers_at_once_never_send_a_row_twice(
     results: list[list[str]] = [[], []]
 
     def worker(index: int, s: Store) -> None:
-        deliveries = asyncio.run(deliver_due(s, desk.channels, desk.settings, desk.clock))
-        results[index] = [k for d in deliveries for k in d.keys]
+        try:
+            deliveries = asyncio.run(deliver_due(s, desk.channels, desk.settings, desk.clock))
+            results[index] = [k for d in deliveries for k in d.keys]
+        finally:
+            one_done.set()
 
     threads = [threading.Thread(target=worker, args=(i, s)) for i, s in enumerate([store, other])]
     for t in threads:
@@ -234,19 +241,7 @@ def test_two_workers_at_once_never_send_a_row_twice(
 
 
 def test_429_waits_for_retry_after(tmp_path: Path, production_server: FixtureServer) -> None:
-    from http.server import BaseHTTPRequestHandler
-
-    calls: list[int] = []
-
-    def limited(req: BaseHTTPRequestHandler) -> None:
-        calls.append(1)
-        status = 429 if len(calls) == 1 else 200
-        req.send_response(status)
-        if status == 429:
-            req.send_header("Retry-After", "120")
-        req.send_header("Content-Length", "0")
-        req.end_headers()
-
+    limited = Hook(statuses=[429, 200], headers={"Retry-After": "120"})
     desk = hook_desk(tmp_path, production_server, limited)
     assert [d.status for d in desk.deliver()] == ["pending"]
     desk.clock.advance(100)
@@ -259,21 +254,17 @@ def test_a_slow_channel_does_not_hold_up_the_others(
     tmp_path: Path,
     production_server: FixtureServer,
 ) -> None:
-    import time
+    # The slow receiver answers only once the fast one has received its alert: were the
+    # channels sent one after the other, the slow one would wait out its 30 s gate.
+    fast_arrived = threading.Event()
+    slow, fast = Hook(gate=fast_arrived), Hook()
 
-    slow, fast = Hook(delay=1.5), Hook()
-    arrived: dict[str, float] = {}
-    started = time.monotonic()
+    def fast_handler(req: BaseHTTPRequestHandler) -> None:
+        fast(req)
+        fast_arrived.set()
 
-    def note(name: str, hook: Hook):  # type: ignore[no-untyped-def]
-        def handler(req):  # type: ignore[no-untyped-def]
-            hook(req)
-            arrived.setdefault(name, time.monotonic() - started)
-
-        return handler
-
-    production_server.routes["/hooks/slow"] = note("slow", slow)
-    production_server.routes["/hooks/fast"] = note("fast", fast)
+    production_server.routes["/hooks/slow"] = slow
+    production_server.routes["/hooks/fast"] = fast_handler
     desk = make_desk(
         tmp_path,
         production_server,
@@ -283,10 +274,9 @@ def test_a_slow_channel_does_not_hold_up_the_others(
         },
         query='"Working Group" AND title:ROK',
     )
-    started = time.monotonic()
     statuses = {d.channel: d.status for d in desk.deliver()}
     assert statuses == {"slow": "delivered", "fast": "delivered"}
-    assert arrived["fast"] < 0.5 < 1.4 < arrived["slow"]
+    assert slow.gate_opened == [True]  # the fast alert arrived while the slow one waited
 
 
 def test_email_templates_can_be_overridden_from_the_config_dir(
