@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,3 +52,13 @@ class Settings(BaseSettings):
     ops_channel: str | None = None  # channel (channels.yaml) for source-health alerts
     source_failure_alert_after: int = 5  # failed polls in a row before an ops alert
     retention_days: float = 180.0  # older document versions and sent alerts are pruned
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked at start: an unknown zone would otherwise fail every email until dead.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
