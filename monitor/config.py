@@ -51,25 +51,101 @@ def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
             _index_lines(item, (*path, index), lines)
 
 
-def load_yaml(file: Path) -> LoadedYaml:
-    """Parse a YAML file, keeping line numbers; syntax errors become ConfigError."""
+MAX_FILE_BYTES = 1024 * 1024
+# Nodes that aliases may add when expanded. Anchors shared by a few hundred sources stay
+# far below it; a "billion laughs" file (ten lines of nested aliases) is refused at once
+# instead of growing to gigabytes when its lines are indexed or its data walked.
+MAX_ALIAS_NODES = 100_000
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, file: Path) -> None:
+    """Refuse a document whose aliases expand past MAX_ALIAS_NODES, or that contains itself.
+
+    The composed graph shares each anchored node; the size it would have with every alias
+    written out is counted once per distinct node, so the check costs the file's size.
+    """
+    expanded: dict[int, int] = {}
+    distinct = 0
+    # An explicit stack (node, children counted yet?) so deep nesting cannot overflow.
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            expanded[key] = 1 + sum(expanded[id(child)] for child in _children(node))
+            if expanded[key] - distinct > MAX_ALIAS_NODES:
+                raise ConfigError(
+                    f"{file}: too many YAML aliases (they expand to more than "
+                    f"{MAX_ALIAS_NODES:,} values); write the repeated parts out or use "
+                    "fewer anchors"
+                )
+            continue
+        if key in expanded:
+            continue
+        if key in open_nodes:
+            raise ConfigError(
+                f"{file}:{node.start_mark.line + 1}: a YAML alias refers to itself "
+                "(a recursive anchor); config values must be finite"
+            )
+        open_nodes.add(key)
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+
+
+def _read_config_text(file: Path) -> str:
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{file}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise ConfigError(f"{file}: cannot read: {err}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{file}: file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+            "config files are short (split sources or rules across fewer, simpler entries)"
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{file}: cannot read: {err}") from None
+
+
+def load_yaml(file: Path) -> LoadedYaml:
+    """Parse a YAML file, keeping line numbers; syntax errors become ConfigError.
+
+    Files over MAX_FILE_BYTES and aliases that expand past MAX_ALIAS_NODES are refused
+    before anything walks the document.
+    """
+    text = _read_config_text(file)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path_, int] = {}
+        if node is not None:
+            _check_aliases(node, file)
+            _index_lines(node, (), lines)  # before construction, which merges `<<:` keys
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError(f"{file}{line}: invalid YAML: {problem}") from None
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
+    except RecursionError:
+        raise ConfigError(f"{file}: invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
     return LoadedYaml(file=file, data=data, lines=lines)
 
 

@@ -1,15 +1,19 @@
 """`monitor run`: the long-running service.
 
 An APScheduler (asyncio) job per source, on its own `every`/`cron` schedule with jitter,
-never running twice at once and coalescing missed runs; a delivery job; a config reload
-job (changed files are validated, and an invalid change leaves the last good config in
-force); `/healthz` and `/metrics` on MONITOR_HTTP_PORT; SIGTERM/SIGINT stop taking work,
-let in-flight polls and sends finish within a grace period, and exit cleanly.
+never running twice at once and coalescing missed runs; a delivery loop of its own (a poll
+only writes outbox rows and wakes it, so a hung channel never holds up polling); a config
+reload job (changed files are validated and the new config, rules and channels swapped in
+as one value; an invalid change leaves the last good config in force, and a reload that
+failed for another reason is tried again at the next check); `/healthz` and `/metrics` on
+MONITOR_HTTP_PORT; SIGTERM/SIGINT stop taking work, let in-flight polls and sends finish
+within a grace period, and exit cleanly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,6 +23,8 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,7 @@ from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_source
-from monitor.rules.matcher import word_frequencies
+from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings
 from monitor.sources import SourceOptions
 from monitor.store import SourceState, Store
@@ -50,6 +56,10 @@ log = logging.getLogger("monitor.service")
 DELIVERY_EVERY = 2.0
 RELOAD_EVERY = 2.0
 GRACE_SECONDS = 20.0
+# Worker threads of the event loop's default executor. Email sends run in it, and so do
+# the name lookups of every fetch: with the default (CPU count + 4) a few sends to a hung
+# mail server took every thread and polls waited for them.
+LOOP_THREADS = 128
 
 
 def _trigger(source: SourceOptions) -> IntervalTrigger | CronTrigger:
@@ -78,6 +88,15 @@ def _config_stamp(directory: Path) -> tuple[tuple[str, float, int], ...]:
     return tuple(stamps)
 
 
+@dataclass(frozen=True)
+class InForce:
+    """The config in force and what is built from it: replaced only as a whole."""
+
+    config: Config
+    rules: RuleSet
+    channels: dict[str, Channel]
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
@@ -88,27 +107,47 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config: Config = load_config(settings.config_dir)  # invalid: never starts
-        if settings.ops_channel and settings.ops_channel not in self.config.channels:
-            raise ConfigError(
-                f"MONITOR_OPS_CHANNEL names '{settings.ops_channel}', which channels.yaml "
-                f"does not define (channels: {', '.join(sorted(self.config.channels))})"
-            )
+        self._stamp = _config_stamp(settings.config_dir)
+        config = load_config(settings.config_dir)  # invalid: never starts
+        self._check_ops_channel(config)
         self.store = Store.open(settings.database_url)
         self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.fetcher: Fetcher | None = None
-        self.channels: dict[str, Channel] = build_channels(self.config.channels, settings)
-        self.rules = self.config.rules.with_frequencies(
-            word_frequencies(self.store.sample_documents())
-        )
-        self._stamp = _config_stamp(settings.config_dir)
+        self.in_force = self._build(config)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
+        self._deliver_soon = asyncio.Event()
         self._http: WSGIServer | None = None
         self._polls = asyncio.Semaphore(settings.poll_concurrency)
-        self._delivering = asyncio.Lock()
         self.holder = f"{socket.gethostname()}-{os.getpid()}"
+
+    # -- the config in force ----------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self.in_force.config
+
+    @property
+    def rules(self) -> RuleSet:
+        return self.in_force.rules
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.in_force.channels
+
+    def _check_ops_channel(self, config: Config) -> None:
+        channel = self.settings.ops_channel
+        if channel and channel not in config.channels:
+            raise ConfigError(
+                f"MONITOR_OPS_CHANNEL names '{channel}', which channels.yaml "
+                f"does not define (channels: {', '.join(sorted(config.channels))})"
+            )
+
+    def _build(self, config: Config) -> InForce:
+        """Everything a config puts in force; reads the database (word statistics)."""
+        rules = config.rules.with_frequencies(word_frequencies(self.store.sample_documents()))
+        return InForce(config, rules, build_channels(config.channels, self.settings))
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -129,7 +168,9 @@ class Service:
         return run
 
     async def poll(self, source_id: str, planned: float | None = None) -> None:
-        source = next((s for s in self.config.sources.sources if s.id == source_id), None)
+        in_force = self.in_force  # one config for the whole poll, even if a reload swaps it
+        sources = in_force.config.sources.sources
+        source = next((s for s in sources if s.id == source_id), None)
         if source is None or self.fetcher is None:
             return
         gap = (source.interval_seconds or 60) * 0.5
@@ -137,7 +178,7 @@ class Service:
             log.debug("source %s: polled by another replica this period", source_id)
             return
         before = self.store.source_state(source_id)
-        ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=self.rules)
+        ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=in_force.rules)
         async with self._polls:  # bounds memory and sockets when many sources are due
             result = await run_source(source, ctx)
         self._check_health(source, before, result)
@@ -161,7 +202,9 @@ class Service:
             result.count("updated"),
         )
         if any(c.matches for c in result.changes):
-            await self.deliver()  # alerts go out now, not at the next delivery tick
+            # Alerts go out now rather than at the next tick, but the poll does not wait for
+            # them: a slow or hung channel must not hold up polling.
+            self._deliver_soon.set()
 
     def _check_health(
         self, source: SourceOptions, before: SourceState | None, result: PollResult
@@ -188,10 +231,8 @@ class Service:
         log.info("retention: pruned %d old document versions and %d old alerts", versions, alerts)
 
     async def deliver(self) -> None:
-        # One delivery run at a time: the delivery tick and a poll's immediate delivery
-        # would otherwise share (and close) the same channel connections.
-        async with self._delivering:
-            deliveries = await deliver_due(self.store, self.channels, self.settings)
+        """One delivery run (only the delivery loop calls it: runs never overlap)."""
+        deliveries = await deliver_due(self.store, self.in_force.channels, self.settings)
         for d in deliveries:
             self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
             if not isinstance(d.outcome, Sent):
@@ -199,21 +240,42 @@ class Service:
         self.metrics.outbox_depth.set(self.store.outbox.depth())
         self.metrics.outbox_unknown_channel.set(deliveries.waiting_for_unknown)
 
+    async def _delivery_loop(self) -> None:
+        """Deliver every DELIVERY_EVERY seconds, or sooner when a poll queued alerts."""
+        run = self._tracked(self.deliver)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._deliver_soon.wait(), DELIVERY_EVERY)
+            self._deliver_soon.clear()
+            await run()
+
     async def reload(self) -> None:
+        """Apply changed config files as one swap; the stamp is saved only once applied."""
         stamp = _config_stamp(self.settings.config_dir)
         if stamp == self._stamp:
             return
-        self._stamp = stamp
         try:
             config = load_config(self.settings.config_dir)
+            self._check_ops_channel(config)
         except ConfigError as err:
+            self._stamp = stamp  # the same files give the same errors: report them once
             self.metrics.reloads.labels("error").inc()
             log.error("config change rejected; the last good config stays in force:\n%s", err)
             return
-        self.config = config
-        self.rules = config.rules.with_frequencies(word_frequencies(self.store.sample_documents()))
-        self.channels = build_channels(config.channels, self.settings)
+        try:
+            in_force = self._build(config)
+        except Exception as err:  # noqa: BLE001 - e.g. the database is down: try again later
+            self.metrics.reloads.labels("error").inc()
+            log.error(
+                "config change not applied yet (%s); the last good config stays in force "
+                "and the change is tried again in %.0f s",
+                err,
+                RELOAD_EVERY,
+            )
+            return
+        self.in_force = in_force
         self._schedule_sources()
+        self._stamp = stamp
         self.metrics.reloads.labels("ok").inc()
         log.info(
             "config reloaded: %d sources, %d rules, %d channels",
@@ -297,17 +359,12 @@ class Service:
 
     async def run(self, grace: float = GRACE_SECONDS) -> None:
         loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(LOOP_THREADS, thread_name_prefix="loop"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         self.fetcher = Fetcher(self.settings)
         self._schedule_sources()
-        self.scheduler.add_job(
-            self._tracked(self.deliver),
-            IntervalTrigger(seconds=DELIVERY_EVERY, timezone=UTC),
-            id="deliver",
-            max_instances=1,
-            coalesce=True,
-        )
+        delivery = asyncio.create_task(self._delivery_loop(), name="delivery")
         self.scheduler.add_job(
             self._tracked(self.reload),
             IntervalTrigger(seconds=RELOAD_EVERY, timezone=UTC),
@@ -344,6 +401,9 @@ class Service:
             await asyncio.sleep(0.05)
         for task in list(self._in_flight):
             task.cancel()  # a cancelled poll commits nothing: its transaction never began
+        delivery.cancel()  # waiting for its next tick, or cancelled just above
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivery
         self.scheduler.shutdown(wait=False)
         if self._http is not None:
             self._http.shutdown()

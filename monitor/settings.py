@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,3 +60,13 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: object) -> object:
         # `MONITOR_SMTP_CA_FILE=` (as in .env.example) means no file, not the directory ".".
         return None if value == "" else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked at start: an unknown zone would otherwise fail every email until dead.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value

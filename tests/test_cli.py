@@ -223,3 +223,100 @@ def test_channels_test_sends_through_the_channel(server: FixtureServer, tmp_path
     failed = monitor("--config-dir", str(tmp_path), "channels", "test", "desk-hook")
     assert failed.returncode == 1
     assert "test alert through 'desk-hook' failed: webhook answered HTTP 500" in failed.stderr
+
+
+def test_check_refuses_an_alias_bomb_fast_and_in_little_memory(tmp_path: Path) -> None:
+    import resource
+    import time
+
+    from tests.test_config import ALIAS_BOMB
+
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "rules.yaml").write_text(ALIAS_BOMB)
+
+    def limit_memory() -> None:  # the bomb grew past 19 GB before; 1 GB is plenty now
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, 1024**3))
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config-dir", str(tmp_path), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=limit_memory,  # noqa: PLW1509 - no threads in the child yet
+    )
+    assert time.monotonic() - started < 30  # a plain `check` takes about 1 s
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{tmp_path}/rules.yaml: too many YAML aliases")
+    assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invalid_timezone_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    env = {
+        "MONITOR_TIMEZONE": "Europe/Brussel",
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+    }
+    for command in ("check", "run"):
+        result = monitor(command, env=env)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.splitlines() == [
+            "MONITOR_TIMEZONE: unknown time zone 'Europe/Brussel'"
+        ], result.stderr
+    assert monitor("check", env={"MONITOR_TIMEZONE": "Asia/Seoul"}).returncode == 0
+
+
+def _open_files_under(folder: Path) -> list[str]:
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            found.append(target)
+    return found
+
+
+def test_commands_close_the_database(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+    commands = [
+        ["documents"],
+        ["show", "abcdef1"],
+        ["db", "upgrade"],
+        ["alerts"],
+        ["alerts", "--failed"],
+        ["rules", "test", "--query", "biegun"],
+    ]
+    for command in commands:
+        result = CliRunner().invoke(main, command, env=env)
+        assert result.exit_code in (0, 1), (command, result.output)
+        assert _open_files_under(tmp_path) == [], command
+
+
+def test_channels_test_closes_its_connections(server: FixtureServer, tmp_path: Path) -> None:
+    import gc
+    import warnings
+
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    server.routes["/hook"] = Route(body=b"ok", content_type="text/plain")
+    (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (tmp_path / "channels.yaml").write_text(
+        f"channels:\n  desk-hook: {{type: webhook, url: '{server.url('/hook')}'}}\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(
+            main, ["--config-dir", str(tmp_path), "channels", "test", "desk-hook"]
+        )
+        gc.collect()  # an unclosed connection is reported when it is collected
+    assert result.exit_code == 0, result.output
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == []

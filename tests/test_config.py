@@ -125,3 +125,46 @@ def test_wrong_top_level(tmp_path: Path) -> None:
 def test_unknown_source_id_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match="No source with id 'state-press'.*did you mean"):
         load_config(CONFIG).sources.get("state-press")
+
+
+# Ten lines, under 1 KB, that expand to 9**9 (387 million) scalars if every alias is
+# followed: `monitor check` grew past 19 GB on it before the loader bounded expansion.
+ALIAS_BOMB = "".join(
+    [
+        "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        *(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)),
+        "rules: []\n",
+    ]
+)
+
+
+def test_alias_bomb_is_refused_with_the_file_named(tmp_path: Path) -> None:
+    assert len(ALIAS_BOMB) < 1024
+    write(tmp_path, GOOD)
+    (tmp_path / "rules.yaml").write_text(ALIAS_BOMB)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    [message] = info.value.messages
+    assert message.startswith(f"{tmp_path}/rules.yaml: too many YAML aliases")
+
+
+def test_recursive_alias_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "rules.yaml").write_text("loop: &loop [*loop]\nrules: []\n")
+    with pytest.raises(ConfigError, match=r"rules.yaml:1: .*refers to itself"):
+        load_config(tmp_path)
+
+
+def test_oversized_config_file_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, GOOD + "#" + "x" * (1024 * 1024) + "\n")
+    [message] = errors_of(tmp_path, (tmp_path / "sources.yaml").read_text())
+    assert message.startswith(f"{tmp_path}/sources.yaml: file is larger than 1 MB")
+
+
+def test_ordinary_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:
+    text = "x-page: &page {type: page, listing: {item: li, link: a}}\nsources:\n" + "".join(
+        f"  - {{<<: *page, id: page-{i}, url: 'https://e.org/{i}'}}\n" for i in range(200)
+    )
+    sources = load_config(write(tmp_path, text)).sources.sources
+    assert len(sources) == 200
+    assert all(isinstance(s, PageOptions) and s.listing is not None for s in sources)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 
 from monitor.fixture_server import FixtureServer, Route
+from monitor.service import Service
 from tests.alerts.conftest import Hook, free_port
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, fast_settings
+from tests.test_config import ALIAS_BOMB
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -138,3 +148,208 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
         if process.poll() is None:
             process.kill()
         log.close()
+
+
+class SilentSmtp:
+    """A mail server on loopback that accepts connections and never says a word."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._listener.settimeout(0.2)
+        self.port = int(self._listener.getsockname()[1])
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)  # held open, never answered
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for connection in self.connections:
+            connection.close()
+        self._listener.close()
+
+
+class GrowingFeed:
+    """An RSS feed of `first` Biegun releases, and one more at every later request."""
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, req: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests += 1
+            count = self.first + self.requests - 1
+        items = "".join(
+            f"<item><title>Biegun briefing {i}</title><link>https://e.org/b/{i}</link>"
+            f"<guid>https://e.org/b/{i}</guid><description>Envoy Biegun spoke ({i}).</description>"
+            "</item>"
+            for i in range(count)
+        )
+        body = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Desk</title>'
+            f"<link>https://e.org/</link><description>Desk</description>{items}</channel></rss>"
+        ).encode()
+        req.send_response(200)
+        req.send_header("Content-Type", "application/rss+xml")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+
+@contextmanager
+def running_service(tmp_path: Path, config: Path, **env: str) -> Iterator[int]:
+    """`monitor run` as a subprocess; yields its HTTP port once /healthz answers."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "MONITOR_CONFIG_DIR": str(config),
+        "MONITOR_HTTP_PORT": str(port),
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/monitor.db",
+        "MONITOR_HOST_DELAY": "0",
+        **env,
+    }
+    with (tmp_path / "service.log").open("w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            env=full_env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+
+            def healthy() -> bool:
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code
+                except httpx.HTTPError:
+                    return False
+                return status == 200
+
+            wait_for(healthy, 20, "/healthz to answer 200")
+            yield port
+        finally:
+            process.kill()
+            process.wait()
+
+
+def test_a_hung_mail_server_does_not_hold_up_polling(server: FixtureServer, tmp_path: Path) -> None:
+    smtp = SilentSmtp()
+    # Enough alerts at once that their hung sends fill every worker thread the event loop
+    # has by default; the feed is reached by name, so resolving it needs one too.
+    feed = GrowingFeed(first=12)
+    feed_url = server.url("/feed").replace("127.0.0.1", "localhost")
+    server.routes["/feed"] = feed
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        f"sources:\n  - {{id: desk, type: rss, url: '{feed_url}', every: 10s}}\n"
+    )
+    (config / "rules.yaml").write_text(
+        "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [desk-email]}\n"
+    )
+    (config / "channels.yaml").write_text(
+        "channels:\n  desk-email: {type: email, to: [desk@example.org]}\n"
+    )
+    try:
+        with running_service(
+            tmp_path, config, MONITOR_SMTP_HOST="127.0.0.1", MONITOR_SMTP_PORT=str(smtp.port)
+        ) as port:
+            # Every poll finds a new matching release, whose email then hangs (the
+            # server's silence outlasts the 30 s SMTP timeout). Polls every 10 s must go on
+            # regardless: they took 30 s or more each while a poll waited for delivery, or
+            # while hung sends held every worker thread the feed's name lookup needed.
+            polls = 'monitor_polls_total{source="desk",status="ok"}'
+            wait_for(lambda: metric(port, polls) >= 5, 90, "five polls")
+            new = metric(port, 'monitor_documents_total{change="new",source="desk"}')
+            assert new >= 12 + 4
+            assert smtp.connections, "the email channel never reached the mail server"
+        lines = (tmp_path / "service.log").read_text().splitlines()
+        starts = [
+            datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            for line in lines
+            if "source desk: ok" in line
+        ]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+        assert max(gaps) < 20, gaps  # every 10 s (+ up to 1 s jitter), none skipped
+    finally:
+        smtp.close()
+
+
+def _write_config(config: Path, sources: list[str], rules: list[str], channels: list[str]) -> None:
+    config.mkdir(exist_ok=True)
+    (config / "sources.yaml").write_text(
+        "sources:\n"
+        + "".join(f"  - {{id: {s}, type: rss, url: 'https://e.org/{s}'}}\n" for s in sources)
+    )
+    (config / "rules.yaml").write_text(
+        "rules:\n"
+        + "".join(
+            f"  - {{id: {r}, name: {r}, query: {r}, notify: [{channels[-1]}]}}\n" for r in rules
+        )
+    )
+    (config / "channels.yaml").write_text(
+        "channels:\n"
+        + "".join(f"  {c}: {{type: webhook, url: 'https://e.org/{c}'}}\n" for c in channels)
+    )
+
+
+def _in_force(service: Service) -> tuple[list[str], list[str], list[str]]:
+    return (
+        [s.id for s in service.config.sources.sources],
+        [r.id for r in service.rules.rules],
+        sorted(service.channels),
+    )
+
+
+def test_reload_is_all_or_nothing_and_retried_after_a_database_error(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    _write_config(config, ["old-feed"], ["biegun"], ["old-hook"])
+    service = Service(fast_settings(tmp_path, config_dir=config))
+    try:
+        _write_config(config, ["old-feed", "new-feed"], ["biegun", "pompeo"], ["new-hook"])
+        # The database fails while the new config is put together (the word statistics
+        # for the new rules read stored documents).
+        database = sqlite3.connect(tmp_path / "monitor.db")
+        database.execute("ALTER TABLE document_versions RENAME TO document_versions_away")
+        asyncio.run(service.reload())
+        assert _in_force(service) == (["old-feed"], ["biegun"], ["old-hook"])
+
+        database.execute("ALTER TABLE document_versions_away RENAME TO document_versions")
+        database.close()
+        asyncio.run(service.reload())  # the files have not changed since: retried anyway
+        assert _in_force(service) == (
+            ["old-feed", "new-feed"],
+            ["biegun", "pompeo"],
+            ["new-hook"],
+        )
+        reloads = service.metrics.reloads
+        assert reloads.labels("error")._value.get() == 1
+        assert reloads.labels("ok")._value.get() == 1
+    finally:
+        service.store.close()
+
+
+def test_reload_of_an_alias_bomb_keeps_the_last_good_config(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    _write_config(config, ["feed"], ["biegun"], ["hook"])
+    service = Service(fast_settings(tmp_path, config_dir=config))
+    try:
+        (config / "rules.yaml").write_text(ALIAS_BOMB)
+        started = time.monotonic()
+        asyncio.run(service.reload())
+        assert time.monotonic() - started < 10  # refused at once, not expanded
+        assert _in_force(service) == (["feed"], ["biegun"], ["hook"])
+        assert service.metrics.reloads.labels("error")._value.get() == 1
+    finally:
+        service.store.close()

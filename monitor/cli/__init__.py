@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from monitor.alerts import build_channels
 from monitor.alerts.worker import deliver_due
@@ -54,16 +55,36 @@ def handles_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _settings_errors(err: ValidationError) -> list[str]:
+    """One line per invalid MONITOR_* setting, named as ops set it."""
+    lines = []
+    for item in err.errors():
+        name = "MONITOR_" + "_".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return lines
+
+
 class State:
+    """What every command shares: the settings, and the stores it opened (closed at exit)."""
+
     def __init__(self, config_dir: Path | None) -> None:
         overrides: dict[str, Any] = {"config_dir": config_dir} if config_dir else {}
         self.settings = Settings(**overrides)
+        self._stores: list[Store] = []
 
     def config(self) -> Config:
         return load_config(self.settings.config_dir)
 
     def store(self) -> Store:
-        return Store.open(self.settings.database_url)
+        store = Store.open(self.settings.database_url)
+        self._stores.append(store)
+        return store
+
+    def close(self) -> None:
+        """Close every store a command opened (writes batched state, frees the files)."""
+        while self._stores:
+            self._stores.pop().close()
 
 
 @click.group()
@@ -77,7 +98,13 @@ class State:
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
     """Watch government and news sources for new releases."""
-    ctx.obj = State(config_dir)
+    try:
+        ctx.obj = State(config_dir)
+    except ValidationError as err:
+        for line in _settings_errors(err):
+            click.echo(line, err=True)
+        sys.exit(1)
+    ctx.call_on_close(ctx.obj.close)  # also when a command exits early or fails
     level = logging.INFO if verbose or ctx.invoked_subcommand == "run" else logging.WARNING
     configure_logging(ctx.obj.settings.log_format, level)
 
@@ -135,7 +162,6 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
             deliver_due(store, build_channels(config.channels, state.settings), state.settings)
         )
     )
-    store.close()
     click.echo(changes_table(results))
     click.echo("")
     click.echo(summary_table(results))

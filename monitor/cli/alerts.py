@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from monitor.alerts import build_channels
-from monitor.alerts.base import Sent, sample_alert
+from monitor.alerts.base import Outcome, Sent, sample_alert
 from monitor.cli import State, _fail, handles_errors, main
 from monitor.errors import ConfigError, MonitorError
 from monitor.report import table
@@ -84,7 +84,14 @@ def channels_test(state: State, name: str) -> None:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(f"No channel named '{name}'{hint}")
     channel = build_channels({name: config.channels[name]}, state.settings)[name]
-    outcome = asyncio.run(channel.send([sample_alert(name)]))
+
+    async def send_test() -> Outcome:
+        try:
+            return await channel.send([sample_alert(name)])
+        finally:
+            await channel.aclose()  # its connections belong to this one event loop
+
+    outcome = asyncio.run(send_test())
     if isinstance(outcome, Sent):
         click.echo(f"Sent a test alert through '{name}' ({outcome.detail}).")
         return
