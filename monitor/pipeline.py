@@ -66,7 +66,7 @@ class _Entry:
 
     def identify(self, raw: RawItem) -> RawItem:
         """`raw` (the entry, or a release of its page) carrying the entry's identity."""
-        if self.by_guid and not raw.anchor:
+        if self.by_guid and self.item.guid and not raw.anchor:
             return replace(raw, anchor=f"guid:{self.item.guid}")
         return raw
 
@@ -256,7 +256,11 @@ async def _follow(
         out.seen.update({e.key: e.seen for e in group})
         by_anchor = {r.anchor: r for r in releases if r.anchor}
         for e in group:
-            if e.fragment and e.fragment in by_anchor:
+            if e.by_guid:
+                # It shares the page with another entry, which the page speaks for: this
+                # entry's own text is all that tells it apart.
+                out.found.append(_Found(e.key, e.identify(e.item)))
+            elif e.fragment and e.fragment in by_anchor:
                 out.found.append(_Found(e.key, e.identify(merge(e.item, by_anchor[e.fragment]))))
             elif len(releases) == 1:
                 out.found.append(_Found(e.key, e.identify(merge(e.item, releases[0]))))

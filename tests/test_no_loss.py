@@ -342,3 +342,38 @@ def test_the_link_fetched_is_the_one_the_feed_gave(
     assert asked == ["/page?print&utm_source=rss"]
     [doc] = [c.document for c in result.changes]
     assert doc.url == server.url("/page?print")
+
+
+def test_a_malformed_link_on_a_listing_page_is_an_item_error(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    server.routes["/list"] = Route(
+        body=b"<ul><li><a href='http://[::1/x'>Broken</a></li>"
+        b"<li><a href='/good'>Good</a></li></ul>"
+    )
+    server.routes["/good"] = article("Good", "Fine text.")
+    source = PageOptions(
+        id="list",
+        type="page",
+        url=server.url("/list"),
+        listing={"item": "li"},  # type: ignore[arg-type]
+        follow_links=True,
+    )
+    [result] = poll([source], store, settings)
+    assert result.status == "ok" and new_titles([result]) == ["Good"]
+    assert any("'http://[::1/x' is not a valid URL" in e for e in result.item_errors)
+
+
+def test_entries_sharing_a_followed_link_keep_their_own_text(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    server.routes["/briefings"] = article("Briefings", "The index of daily briefings.")
+    link = server.url("/briefings")
+    server.routes["/feed"] = Route(
+        body=feed(("g1", link, "Monday", "Monday's notes."), ("g2", link, "Tuesday", "Tuesday's.")),
+        content_type=RSS,
+    )
+    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    [result] = poll([source], store, settings)
+    assert result.status == "ok" and new_titles([result]) == ["Briefings", "Tuesday"]
+    assert store.count_documents() == 2
