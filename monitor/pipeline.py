@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -46,6 +46,9 @@ class PollContext:
     executor: Executor | None = None
     rules: RuleSet | None = None
     alerts: bool = True  # enqueue alerts for the rules' channels
+    # Polls in a row an article page may fail for now (5xx, timeout) before its entry is
+    # stored with the feed's text; a later re-check still replaces that with the page's.
+    follow_attempts: int = 10
 
 
 @dataclass
@@ -197,14 +200,15 @@ async def _follow(
     options: SourceOptions,
     fresh: list[_Entry],
     recheck: list[_Entry],
-    known: Collection[str],
+    known: dict[str, SeenItem],
     ctx: PollContext,
 ) -> _Followed:
     """Fetch the article page of each new or changed entry (each page once).
 
     An entry whose page could not be fetched yet (a transient failure, or beyond
-    `max_follow`) is left unseen and makes the result `pending`; one whose page failed
-    for good keeps the feed's text, marked partial.
+    `max_follow`) is not marked seen and makes the result `pending`; one whose page failed
+    for good, or for now in `ctx.follow_attempts` polls in a row, keeps the feed's text,
+    marked partial.
     """
     out = _Followed()
     fresh_keys = {e.key for e in fresh}
@@ -219,13 +223,31 @@ async def _follow(
         out.found.extend(_Found(e.key, e.identify(e.item), partial=True) for e in group)
         out.seen.update({e.key: e.seen for e in group})
 
+    def retry_later(url: str, err: MonitorError, group: list[_Entry]) -> None:
+        waiting = [e for e in group if e.key in fresh_keys]
+        before = {e.key: known.get(e.key) for e in waiting}
+        failures = 1 + max((s.failures for s in before.values() if s), default=0)
+        if waiting and failures >= ctx.follow_attempts:
+            out.errors.append(f"{url}: {err} (failed in {failures} polls; kept the feed's text)")
+            keep_feed_text(waiting)
+            return
+        out.errors.append(f"{url}: {err} (will retry next poll)")
+        for e in waiting:
+            # Counted, with the fingerprint last followed: the entry stays due for a retry.
+            last = before[e.key]
+            out.seen[e.key] = replace(
+                e.seen, fingerprint=last.fingerprint if last else "", failures=failures
+            )
+        out.pending = out.pending or bool(waiting)
+
     async def one(group: list[_Entry]) -> None:
         # The address the feed gave is fetched (a site may answer its canonical form
         # differently); entries reaching one page through several addresses share a fetch.
         url = urldefrag(group[0].item.url).url
-        # Entries this source saw before are re-fetched conditionally; new ones in full, so
-        # a release first reported by another source is still recognised as a sighting.
-        revisit = all(e.key in known for e in group)
+        # Entries this source followed before are re-fetched conditionally; new ones (and
+        # ones only retried so far) in full, so a release first reported by another source
+        # is still recognised as a sighting.
+        revisit = all(e.key in known and known[e.key].fingerprint for e in group)
         validators = ctx.store.validators(url) if revisit else None
         try:
             fetched = await ctx.fetcher.fetch(url, validators)
@@ -241,8 +263,7 @@ async def _follow(
                 fetched.content_type,
             )
         except TransientFetchError as err:
-            out.errors.append(f"{url}: {err} (will retry next poll)")
-            out.pending = out.pending or any(e.key in fresh_keys for e in group)
+            retry_later(url, err, group)
             return
         except MonitorError as err:
             out.errors.append(f"{url}: {err} (kept the feed's text)")
@@ -322,7 +343,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         # because sites edit articles without touching the feed entry.
         fresh_keys = {e.key for e in fresh}
         recheck = [e for e in entries if e.key not in fresh_keys]
-        followed = await _follow(options, fresh, recheck, known.keys(), ctx)
+        followed = await _follow(options, fresh, recheck, known, ctx)
         found, seen = followed.found, followed.seen
         validators.update(followed.validators)
         result.item_errors.extend(followed.errors)

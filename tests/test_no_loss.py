@@ -6,6 +6,7 @@ store (SQLite, and PostgreSQL where a server answers).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from html import escape
 from http.server import BaseHTTPRequestHandler
@@ -14,8 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from monitor.fetch import Fetcher
 from monitor.fixture_server import FixtureServer, Route
+from monitor.models import PollResult
 from monitor.normalize.urls import document_id
+from monitor.pipeline import PollContext, run_source
 from monitor.rules import Rule, RuleSet, parse_query
 from monitor.settings import Settings
 from monitor.sources.page import PageOptions
@@ -102,6 +106,57 @@ def test_entries_beyond_max_follow_are_followed_on_later_polls(
     assert [r.status for r in results] == ["ok", "ok", "not_modified"]
     assert new_titles(results) == ["Release a", "Release b", "Release c"]
     assert store.count_documents() == 3
+
+
+def _poll_with(source: RssOptions, store: Store, settings: Settings, **context: Any) -> PollResult:
+    async def run() -> PollResult:
+        async with Fetcher(settings) as fetcher:
+            return await run_source(source, PollContext(fetcher=fetcher, store=store, **context))
+
+    return asyncio.run(run())
+
+
+def test_an_article_that_keeps_failing_is_stored_with_the_feed_text_then_completed(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    server.routes["/a"] = Route(status=503, body=b"busy")
+    entry = ("a", server.url("/a"), "Release A", "The feed's teaser.")
+    server.routes["/feed"] = Route(body=feed(entry, build="1"), content_type=RSS)
+    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    results = [_poll_with(source, store, settings, follow_attempts=3) for _ in range(4)]
+    assert [r.status for r in results] == ["ok", "ok", "ok", "not_modified"]
+    assert [new_titles([r]) for r in results] == [[], [], ["Release A"], []]
+    assert "failed in 3 polls" in results[2].item_errors[0]
+    [doc] = [c.document for c in results[2].changes]
+    assert doc.body == "The feed's teaser."
+
+    server.routes["/a"] = article("Release A", "The full release.")
+    server.routes["/feed"] = Route(body=feed(entry, build="2"), content_type=RSS)
+    [done] = _poll_with(source, store, settings).changes
+    assert done.change == "updated" and "The full release." in done.document.body
+
+
+def test_a_retried_page_is_fetched_in_full_even_if_another_source_cached_it(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    server.routes["/a"] = article("Release A", "Alpha text.")
+    other = RssOptions(id="other", type="rss", url=server.url("/other"), follow_links=True)
+    server.routes["/other"] = Route(
+        body=feed(("x", server.url("/a"), "Release A", "t")), content_type=RSS
+    )
+    server.routes["/feed"] = Route(
+        body=feed(("a", server.url("/a"), "Release A", "t")), content_type=RSS
+    )
+    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    page = server.routes["/a"]
+    server.routes["/a"] = Route(status=503)
+    [first] = poll([source], store, settings)
+    assert first.item_errors and not first.changes
+    server.routes["/a"] = page
+    poll([other], store, settings)  # stores the page's validators
+    [second] = poll([source], store, settings)
+    assert [c.change for c in second.changes] == ["sighting"]
+    assert store.sightings_of(second.changes[0].document.id) == ["news", "other"]
 
 
 # -- 2. a short article outage never replaces the full text, never alerts twice -----------

@@ -77,12 +77,15 @@ class SeenItem:
 
     `url_id` is the document id the entry's URL gives; `by_guid` says the entry shares that
     URL with another entry of the feed and is told apart by its guid (for good: the choice
-    is remembered so that it survives the other entry leaving the feed).
+    is remembered so that it survives the other entry leaving the feed). `failures` counts
+    the polls in a row whose attempt to follow the entry's link failed for now; meanwhile
+    `fingerprint` is the one last followed ('' for none), so the entry is retried.
     """
 
     fingerprint: str
     url_id: str | None = None
     by_guid: bool = False
+    failures: int = 0
 
 
 @dataclass
@@ -221,6 +224,7 @@ class Store:
             seen_items.c.fingerprint,
             seen_items.c.url_id,
             seen_items.c.by_guid,
+            seen_items.c.follow_failures,
         )
         with self._transaction() as conn:
             for chunk in _chunks(wanted):
@@ -230,7 +234,12 @@ class Store:
                     )
                 )
                 found.update(
-                    {r.item_key: SeenItem(r.fingerprint, r.url_id, bool(r.by_guid)) for r in rows}
+                    {
+                        r.item_key: SeenItem(
+                            r.fingerprint, r.url_id, bool(r.by_guid), r.follow_failures
+                        )
+                        for r in rows
+                    }
                 )
         return found
 
@@ -653,6 +662,7 @@ class Store:
                 "seen_at": now,
                 "url_id": item.url_id,
                 "by_guid": item.by_guid,
+                "follow_failures": item.failures,
             }
             for key, item in items.items()
         ]
@@ -660,7 +670,7 @@ class Store:
         # must not erase it.
         recorded = [r for r in rows if r["url_id"] is not None]
         bare = [r for r in rows if r["url_id"] is None]
-        columns = ["fingerprint", "seen_at"]
+        columns = ["fingerprint", "seen_at", "follow_failures"]
         self._upsert(
             conn, seen_items, recorded, ["source_id", "item_key"], [*columns, "url_id", "by_guid"]
         )

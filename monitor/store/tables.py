@@ -98,6 +98,8 @@ seen_items = Table(
     # others sharing that URL by its guid (NULL: stored before identities were recorded).
     Column("url_id", String(64)),
     Column("by_guid", Boolean, nullable=False, server_default=false()),
+    # Polls in a row whose follow-up of the entry's link failed for now (it is retried).
+    Column("follow_failures", Integer, nullable=False, server_default="0"),
     Index("ix_seen_items_source_url_id", "source_id", "url_id"),
 )
 
