@@ -162,7 +162,7 @@ def _entries(items: list[RawItem], errors: list[str]) -> list[_Entry]:
                 item=item,
                 page=canonical,
                 fragment=fragment,
-                url_id=document_id(canonical, fragment),
+                url_id=document_id(canonical, item.anchor or fragment),
             )
         )
     return entries
@@ -338,22 +338,26 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
     _assign_identities(entries, known, lambda ids: store.url_claims(options.id, ids))
     fresh = [e for e in entries if e.key not in known or known[e.key].fingerprint != e.fingerprint]
     validators: dict[str, Validators | None] = {options.url: fetched.validators}
-    if options.follow_links:
+    follow = [e for e in entries if options.follow_links and not e.item.standalone]
+    followed_keys = {e.key for e in follow}
+    found = [_Found(e.key, e.identify(e.item)) for e in fresh if e.key not in followed_keys]
+    seen = {e.key: e.seen for e in fresh if e.key not in followed_keys}
+    if follow:
         # The listing changed: re-check (conditionally) the pages of entries already seen too,
         # because sites edit articles without touching the feed entry.
         fresh_keys = {e.key for e in fresh}
-        recheck = [e for e in entries if e.key not in fresh_keys]
-        followed = await _follow(options, fresh, recheck, known, ctx)
-        found, seen = followed.found, followed.seen
+        recheck = [e for e in follow if e.key not in fresh_keys]
+        followed = await _follow(
+            options, [e for e in follow if e.key in fresh_keys], recheck, known, ctx
+        )
+        found.extend(followed.found)
+        seen.update(followed.seen)
         validators.update(followed.validators)
         result.item_errors.extend(followed.errors)
         if followed.pending:
             # Entries not followed yet stay unseen; forgetting the listing's validators makes
             # the next poll (after a restart too) read it in full and retry them.
             validators[options.url] = None
-    else:
-        found = [_Found(e.key, e.identify(e.item)) for e in fresh]
-        seen = {e.key: e.seen for e in fresh}
     # Entries stored before identities were recorded: record theirs now.
     for entry in entries:
         stored = known.get(entry.key)

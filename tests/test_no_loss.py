@@ -432,3 +432,31 @@ def test_entries_sharing_a_followed_link_keep_their_own_text(
     [result] = poll([source], store, settings)
     assert result.status == "ok" and new_titles([result]) == ["Briefings", "Tuesday"]
     assert store.count_documents() == 2
+
+
+def test_entries_without_a_link_are_stored_and_never_followed(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    def linkless(build: str) -> bytes:
+        return (
+            "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+            f"<link>{server.url('/home')}</link><lastBuildDate>{build}</lastBuildDate>"
+            "<item><guid isPermaLink='false'>urn:note:1</guid><title>Note one</title>"
+            "<description>First note.</description></item>"
+            "<item><title>Note two</title><pubDate>Tue, 20 Nov 2018 16:06:00 -0500</pubDate>"
+            "<description>Second note.</description></item>"
+            "<item><title>Note three</title><pubDate>Wed, 21 Nov 2018 16:06:00 -0500</pubDate>"
+            "<description>Third note.</description></item>"
+            "</channel></rss>"
+        ).encode()
+
+    server.routes["/feed"] = Route(body=linkless("1"), content_type=RSS)
+    source = RssOptions(id="notes", type="rss", url=server.url("/feed"), follow_links=True)
+    [first] = poll([source], store, settings)
+    assert new_titles([first]) == ["Note one", "Note three", "Note two"]
+    assert server.requests_to("/home") == []
+    ids = {c.document.title: c.document.id for c in first.changes}
+    server.routes["/feed"] = Route(body=linkless("2"), content_type=RSS)
+    [second] = poll([source], store, settings)
+    assert second.status == "ok" and {c.change for c in second.changes} <= {"unchanged"}
+    assert store.count_documents() == 3 and len(set(ids.values())) == 3
