@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Iterator
 from html import escape
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from monitor.settings import Settings
 from monitor.sources.page import PageOptions
 from monitor.sources.rss import RssOptions
 from monitor.store import Store
-from tests.conftest import poll
+from tests.conftest import fast_settings, poll
 
 RSS = "application/rss+xml; charset=utf-8"
 
@@ -64,11 +65,17 @@ def new_titles(results: list[Any]) -> list[str]:
 # -- 1. a failed follow-up is retried, across polls and restarts ---------------------------
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [Route(status=503, body=b"busy"), Route(body=b"late", delay=0.5)],
+    ids=["503", "timeout"],
+)
 def test_article_that_fails_once_is_fetched_on_the_next_poll_even_after_a_restart(
-    server: FixtureServer, store: Store, settings: Settings
+    failure: Route, server: FixtureServer, store: Store, tmp_path: Path
 ) -> None:
+    settings = fast_settings(tmp_path, fetch_read_timeout=0.1, fetch_attempts=2)
     server.routes["/a"] = article("Release A", "Alpha text.")
-    server.routes["/b"] = Route(status=503, body=b"busy")
+    server.routes["/b"] = failure
     server.routes["/feed"] = Route(
         body=feed(
             ("a", server.url("/a"), "Release A", "teaser a"),
