@@ -16,7 +16,8 @@ class RawItem:
 
     Dates are either aware datetimes (a feed gave a structured time) or the text the page
     printed (normalisation parses it with the source's time zone). `anchor` distinguishes
-    releases printed together on one page.
+    releases printed together on one page, or entries without a web address of their own
+    (`standalone`: there is no page to follow, the entry's text is the release).
     """
 
     url: str
@@ -32,6 +33,7 @@ class RawItem:
     language: str | None = None
     guid: str | None = None
     anchor: str | None = None
+    standalone: bool = False
 
 
 class Document(BaseModel):

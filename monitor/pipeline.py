@@ -14,17 +14,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urldefrag
 
 from monitor.alerts.routing import alert_maker
-from monitor.errors import FetchError, MonitorError, TransientFetchError
+from monitor.errors import FetchError, MonitorError, ParseError, TransientFetchError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.models import Document, PollResult, RawItem
 from monitor.normalize import normalize
-from monitor.normalize.urls import canonical_url
+from monitor.normalize.urls import canonical_url, document_id
 from monitor.rules import RuleSet
 from monitor.sources import SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
+from monitor.store.store import SeenItem
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +46,58 @@ class PollContext:
     executor: Executor | None = None
     rules: RuleSet | None = None
     alerts: bool = True  # enqueue alerts for the rules' channels
+    # Polls in a row an article page may fail for now (5xx, timeout) before its entry is
+    # stored with the feed's text; a later re-check still replaces that with the page's.
+    follow_attempts: int = 10
+
+
+@dataclass
+class _Entry:
+    """One feed/listing entry of this poll, with the identity its document gets."""
+
+    key: str
+    fingerprint: str
+    item: RawItem
+    page: str  # canonical URL without fragment: entries on one page share one fetch
+    fragment: str | None
+    url_id: str  # the document id the entry's URL gives
+    by_guid: bool = False  # shares its URL with another entry: told apart by its guid
+
+    @property
+    def seen(self) -> SeenItem:
+        return SeenItem(self.fingerprint, self.url_id, self.by_guid)
+
+    def identify(self, raw: RawItem) -> RawItem:
+        """`raw` (the entry, or a release of its page) carrying the entry's identity."""
+        if self.by_guid and self.item.guid and not raw.anchor:
+            return replace(raw, anchor=f"guid:{self.item.guid}")
+        return raw
+
+
+@dataclass
+class _Found:
+    """A raw release to store, the entry it came from, and whether its text is the feed's."""
+
+    key: str
+    raw: RawItem
+    partial: bool = False
 
 
 @dataclass
 class _Followed:
-    raws: list[RawItem] = field(default_factory=list)
-    seen: dict[str, str] = field(default_factory=dict)
+    found: list[_Found] = field(default_factory=list)
+    seen: dict[str, SeenItem] = field(default_factory=dict)
     validators: dict[str, Validators] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # An entry could not be followed yet (a transient failure, or beyond max_follow).
+    pending: bool = False
 
 
 def item_key(item: RawItem) -> str:
-    """Identity of a feed/listing entry within its source."""
-    return hashlib.sha256((item.guid or item.url).encode("utf-8")).hexdigest()
+    """Identity of a feed/listing entry within its source (releases of one page watched as
+    a source are told apart by their anchors)."""
+    key = item.guid or (f"{item.url}#{item.anchor}" if item.anchor else item.url)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def item_fingerprint(item: RawItem) -> str:
@@ -105,31 +146,113 @@ async def _in_executor(
     return await asyncio.get_running_loop().run_in_executor(ctx.executor, fn, *args)
 
 
-def _page_key(url: str) -> str:
-    return canonical_url(url)[0]
+def _entries(items: list[RawItem], errors: list[str]) -> list[_Entry]:
+    """The entries of a poll; one whose link is not a URL is an item error, not a failure."""
+    entries = []
+    for item in items:
+        try:
+            canonical, fragment = canonical_url(item.url)
+        except ParseError as err:
+            errors.append(f"entry '{item.title or item.guid or item.url}': {err}")
+            continue
+        entries.append(
+            _Entry(
+                key=item_key(item),
+                fingerprint=item_fingerprint(item),
+                item=item,
+                page=canonical,
+                fragment=fragment,
+                url_id=document_id(canonical, item.anchor or fragment),
+            )
+        )
+    return entries
+
+
+def _assign_identities(
+    entries: list[_Entry], known: dict[str, SeenItem], claims: Callable[[list[str]], dict[str, str]]
+) -> None:
+    """Tell apart entries that share a URL by their guid, for good.
+
+    An entry keeps the identity it was given when first seen. A new entry takes its URL's
+    identity unless another entry of the feed (in this poll, or stored: `claims` maps URL
+    ids to the key of the entry holding them) already has it; then its guid tells it apart.
+    So ordinary entries keep the id of their URL, and the first of two sharing entries
+    keeps its id when the second arrives or when either leaves the feed.
+    """
+    holders: dict[str, str] = {}
+    for entry in entries:
+        seen = known.get(entry.key)
+        if seen is not None:
+            entry.by_guid = seen.by_guid
+            if not seen.by_guid:
+                holders.setdefault(entry.url_id, entry.key)
+    new = [e for e in entries if e.key not in known and e.item.guid]
+    stored = claims([e.url_id for e in new]) if new else {}
+    for entry in new:
+        holder = holders.get(entry.url_id) or stored.get(entry.url_id)
+        if holder is not None and holder != entry.key:
+            entry.by_guid = True
+        else:
+            holders[entry.url_id] = entry.key
 
 
 async def _follow(
     options: SourceOptions,
-    items: list[tuple[str, str, RawItem]],
-    known: dict[str, str],
+    fresh: list[_Entry],
+    recheck: list[_Entry],
+    known: dict[str, SeenItem],
     ctx: PollContext,
 ) -> _Followed:
-    """Fetch the article page of each new or changed entry (each page once)."""
-    out = _Followed()
-    pages: dict[str, list[tuple[str, str, RawItem]]] = {}
-    for key, fingerprint, item in items:
-        pages.setdefault(_page_key(item.url), []).append((key, fingerprint, item))
+    """Fetch the article page of each new or changed entry (each page once).
 
-    async def one(page_url: str, group: list[tuple[str, str, RawItem]]) -> None:
-        # Entries this source saw before are re-fetched conditionally; new ones in full, so
-        # a release first reported by another source is still recognised as a sighting.
-        revisit = all(key in known for key, _, _ in group)
-        validators = ctx.store.validators(page_url) if revisit else None
+    An entry whose page could not be fetched yet (a transient failure, or beyond
+    `max_follow`) is not marked seen and makes the result `pending`; one whose page failed
+    for good, or for now in `ctx.follow_attempts` polls in a row, keeps the feed's text,
+    marked partial.
+    """
+    out = _Followed()
+    fresh_keys = {e.key for e in fresh}
+    pages: dict[str, list[_Entry]] = {}
+    for entry in (*fresh, *recheck):
+        pages.setdefault(entry.page, []).append(entry)
+    groups = list(pages.values())
+    if any(e.key in fresh_keys for group in groups[options.max_follow :] for e in group):
+        out.pending = True
+
+    def keep_feed_text(group: list[_Entry]) -> None:
+        out.found.extend(_Found(e.key, e.identify(e.item), partial=True) for e in group)
+        out.seen.update({e.key: e.seen for e in group})
+
+    def retry_later(url: str, err: MonitorError, group: list[_Entry]) -> None:
+        waiting = [e for e in group if e.key in fresh_keys]
+        before = {e.key: known.get(e.key) for e in waiting}
+        failures = 1 + max((s.failures for s in before.values() if s), default=0)
+        if waiting and failures >= ctx.follow_attempts:
+            out.errors.append(f"{url}: {err} (failed in {failures} polls; kept the feed's text)")
+            keep_feed_text(waiting)
+            return
+        out.errors.append(f"{url}: {err} (will retry next poll)")
+        for e in waiting:
+            # Counted, with the fingerprint last followed: the entry stays due for a retry.
+            last = before[e.key]
+            out.seen[e.key] = replace(
+                e.seen, fingerprint=last.fingerprint if last else "", failures=failures
+            )
+        out.pending = out.pending or bool(waiting)
+
+    async def one(group: list[_Entry]) -> None:
+        # The address the feed gave is fetched (a site may answer its canonical form
+        # differently); entries reaching one page through several addresses share a fetch.
+        url = urldefrag(group[0].item.url).url
+        # Entries this source followed before are re-fetched conditionally; new ones (and
+        # ones only retried so far) in full, so a release first reported by another source
+        # is still recognised as a sighting.
+        revisit = all(e.key in known and known[e.key].fingerprint for e in group)
+        validators = ctx.store.validators(url) if revisit else None
         try:
-            fetched = await ctx.fetcher.fetch(page_url, validators)
+            fetched = await ctx.fetcher.fetch(url, validators)
             if fetched.not_modified:
-                out.seen.update({key: fp for key, fp, _ in group})
+                out.seen.update({e.key: e.seen for e in group})
                 return
             releases = await _in_executor(
                 ctx,
@@ -140,43 +263,62 @@ async def _follow(
                 fetched.content_type,
             )
         except TransientFetchError as err:
-            out.errors.append(f"{page_url}: {err} (will retry next poll)")
+            retry_later(url, err, group)
             return
         except MonitorError as err:
-            out.errors.append(f"{page_url}: {err} (kept the feed's text)")
-            out.raws.extend(item for _, _, item in group)
-            out.seen.update({key: fp for key, fp, _ in group})
+            out.errors.append(f"{url}: {err} (kept the feed's text)")
+            keep_feed_text(group)
             return
-        out.validators[page_url] = fetched.validators
-        out.seen.update({key: fp for key, fp, _ in group})
+        if not releases:
+            out.errors.append(f"{url}: no release found on the page (kept the feed's text)")
+            keep_feed_text(group)
+            return
+        out.validators[url] = fetched.validators
+        out.seen.update({e.key: e.seen for e in group})
         by_anchor = {r.anchor: r for r in releases if r.anchor}
-        for _, _, item in group:
-            fragment = canonical_url(item.url)[1]
-            if fragment and fragment in by_anchor:
-                out.raws.append(merge(item, by_anchor[fragment]))
+        for e in group:
+            if e.by_guid:
+                # It shares the page with another entry, which the page speaks for: this
+                # entry's own text is all that tells it apart.
+                out.found.append(_Found(e.key, e.identify(e.item)))
+            elif e.fragment and e.fragment in by_anchor:
+                out.found.append(_Found(e.key, e.identify(merge(e.item, by_anchor[e.fragment]))))
             elif len(releases) == 1:
-                out.raws.append(merge(item, releases[0]))
+                out.found.append(_Found(e.key, e.identify(merge(e.item, releases[0]))))
             else:
-                out.raws.extend(merge(item, r) for r in releases)
+                out.found.extend(_Found(e.key, e.identify(merge(e.item, r))) for r in releases)
 
-    groups = list(pages.items())[: options.max_follow]
-    await asyncio.gather(*(one(url, group) for url, group in groups))
+    await asyncio.gather(*(one(group) for group in groups[: options.max_follow]))
     return out
 
 
 def _normalize_all(
-    options: SourceOptions, raws: Iterable[RawItem], now: datetime
-) -> list[Document]:
-    return [
-        normalize(
-            raw,
-            source_id=options.id,
-            fetched_at=now,
-            timezone=options.timezone,
-            default_kind=options.kind,
-        )
-        for raw in raws
-    ]
+    options: SourceOptions,
+    found: Iterable[_Found],
+    now: datetime,
+    seen: dict[str, SeenItem],
+    errors: list[str],
+) -> tuple[list[Document], set[str]]:
+    """Documents, and the ids of those holding the feed's text; a bad entry is an item error
+    and stays unseen, so it is tried again when the feed next changes."""
+    docs, partial = [], set()
+    for one in found:
+        try:
+            doc = normalize(
+                one.raw,
+                source_id=options.id,
+                fetched_at=now,
+                timezone=options.timezone,
+                default_kind=options.kind,
+            )
+        except (MonitorError, ValueError, OverflowError) as err:
+            errors.append(f"entry '{one.raw.title or one.raw.url}': {err}")
+            seen.pop(one.key, None)
+            continue
+        docs.append(doc)
+        if one.partial:
+            partial.add(doc.id)
+    return docs, partial
 
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
@@ -191,27 +333,44 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         ctx, _parse, options, fetched.content, fetched.url, fetched.content_type
     )
     result.items = len(items)
-    keyed = [(item_key(i), item_fingerprint(i), i) for i in items]
-    known = store.fingerprints(options.id, (k for k, _, _ in keyed))
-    fresh = [(k, fp, i) for k, fp, i in keyed if known.get(k) != fp]
-    validators = {options.url: fetched.validators}
-    if options.follow_links:
+    entries = _entries(items, result.item_errors)
+    known = store.seen_items(options.id, (e.key for e in entries))
+    _assign_identities(entries, known, lambda ids: store.url_claims(options.id, ids))
+    fresh = [e for e in entries if e.key not in known or known[e.key].fingerprint != e.fingerprint]
+    validators: dict[str, Validators | None] = {options.url: fetched.validators}
+    follow = [e for e in entries if options.follow_links and not e.item.standalone]
+    followed_keys = {e.key for e in follow}
+    found = [_Found(e.key, e.identify(e.item)) for e in fresh if e.key not in followed_keys]
+    seen = {e.key: e.seen for e in fresh if e.key not in followed_keys}
+    if follow:
         # The listing changed: re-check (conditionally) the pages of entries already seen too,
         # because sites edit articles without touching the feed entry.
-        recheck = [(k, fp, i) for k, fp, i in keyed if known.get(k) == fp]
-        followed = await _follow(options, fresh + recheck, known, ctx)
-        raws, seen = followed.raws, followed.seen
+        fresh_keys = {e.key for e in fresh}
+        recheck = [e for e in follow if e.key not in fresh_keys]
+        followed = await _follow(
+            options, [e for e in follow if e.key in fresh_keys], recheck, known, ctx
+        )
+        found.extend(followed.found)
+        seen.update(followed.seen)
         validators.update(followed.validators)
         result.item_errors.extend(followed.errors)
-    else:
-        raws, seen = [i for _, _, i in fresh], {k: fp for k, fp, _ in fresh}
-    docs = _normalize_all(options, raws, now)
+        if followed.pending:
+            # Entries not followed yet stay unseen; forgetting the listing's validators makes
+            # the next poll (after a restart too) read it in full and retry them.
+            validators[options.url] = None
+    # Entries stored before identities were recorded: record theirs now.
+    for entry in entries:
+        stored = known.get(entry.key)
+        if stored is not None and stored.url_id is None and entry.key not in seen:
+            seen[entry.key] = SeenItem(stored.fingerprint, entry.url_id, stored.by_guid)
+    docs, partial = _normalize_all(options, found, now, seen, result.item_errors)
     result.changes = store.record_poll(
         options.id,
         docs,
         now=now,
         seen=seen,
         validators=validators,
+        partial=partial,
         item_count=len(items),
         dry_run=ctx.dry_run,
         match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,

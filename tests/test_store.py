@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
 
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Document
 from monitor.store import Store
-from monitor.store.store import _MIGRATIONS, SCHEMA_REVISION
+from monitor.store.store import _MIGRATIONS, SCHEMA_REVISION, SeenItem
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -132,3 +133,78 @@ def test_reopening_keeps_data(tmp_path: Path) -> None:
 def test_unusable_database_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="invalid database URL"):
         Store.open("not a url")
+
+
+def test_feed_text_standing_in_never_replaces_a_full_text(store: Store) -> None:
+    store.record_poll("state", [doc("The full release.")], now=NOW)
+    [fallback] = store.record_poll("state", [doc("The teaser.")], now=NOW, partial={"doc-1"})
+    assert fallback.change == "unchanged"
+    assert [v.body for v in store.versions("doc-1")] == ["The full release."]
+
+
+def test_feed_text_is_replaced_by_the_full_text_once_the_page_answers(store: Store) -> None:
+    [first] = store.record_poll("state", [doc("The teaser.")], now=NOW, partial={"doc-1"})
+    assert first.change == "new"
+    [later] = store.record_poll("state", [doc("The teaser, edited.")], now=NOW, partial={"doc-1"})
+    assert later.change == "updated"
+    [full] = store.record_poll("state", [doc("The full release.")], now=NOW)
+    assert (full.change, full.document.version) == ("updated", 3)
+    [again] = store.record_poll("state", [doc("Another teaser.")], now=NOW, partial={"doc-1"})
+    assert again.change == "unchanged"
+
+
+def test_a_text_the_document_had_before_is_not_an_update(store: Store) -> None:
+    store.record_poll("state", [doc("First text.")], now=NOW)
+    store.record_poll("state", [doc("Second text.")], now=NOW)
+    [back] = store.record_poll("state", [doc("First text.")], now=NOW)
+    assert back.change == "unchanged"
+    assert [v.version for v in store.versions("doc-1")] == [1, 2]
+
+
+def test_validators_given_as_none_are_forgotten(store: Store) -> None:
+    feed = "https://e.org/feed"
+    store.record_poll("state", [], now=NOW, validators={feed: Validators('"abc"', None)})
+    store.record_poll("state", [], now=NOW, validators={feed: None})
+    assert store.validators(feed) is None
+    assert Store(store.engine).validators(feed) is None  # in the database, not only in memory
+
+
+def test_entry_identities_round_trip(store: Store) -> None:
+    store.record_poll(
+        "state",
+        [],
+        now=NOW,
+        seen={"k1": SeenItem("f1", "url-a"), "k2": SeenItem("f2", "url-a", by_guid=True)},
+    )
+    store.record_poll("state", [], now=NOW, seen={"k1": "f3"})  # fingerprint only: id kept
+    assert store.seen_items("state", ["k1", "k2"]) == {
+        "k1": SeenItem("f3", "url-a"),
+        "k2": SeenItem("f2", "url-a", by_guid=True),
+    }
+    assert store.url_claims("state", ["url-a", "url-b"]) == {"url-a": "k1"}
+    assert store.url_claims("other", ["url-a"]) == {}
+
+
+def test_upgrade_from_0004_keeps_rows_and_fills_defaults(tmp_path: Path) -> None:
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(
+            text(
+                "INSERT INTO seen_items (source_id, item_key, fingerprint, seen_at) "
+                "VALUES ('state', 'k1', 'f1', '2026-11-23 12:00:00')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(url)
+    assert store.revision() == SCHEMA_REVISION
+    assert store.seen_items("state", ["k1"]) == {"k1": SeenItem("f1")}
+    [first] = store.record_poll("state", [doc()], now=NOW)
+    assert first.change == "new"
+    store.close()

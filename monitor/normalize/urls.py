@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
+
+from monitor.errors import ParseError
 
 _TRACKING_PARAMS = frozenset(
     "fbclid gclid dclid msclkid mc_cid mc_eid igshid _ga _hsenc _hsmi yclid ncid cmpid".split()
@@ -11,22 +13,50 @@ _TRACKING_PARAMS = frozenset(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name.startswith("utm_") or name in _TRACKING_PARAMS
+
+
+def _query(query: str) -> str:
+    """The query without tracking parameters.
+
+    Each kept parameter is re-encoded the way `urlencode` does (so ids stored before stay
+    valid), but a parameter written without '=' (`?print`) stays without one: `print=` may
+    be a different page to the site.
+    """
+    kept = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, has_value, value = piece.partition("=")
+        name, value = unquote_plus(name), unquote_plus(value)
+        if _is_tracking(name):
+            continue
+        kept.append(urlencode([(name, value)]) if has_value else urlencode([(name, "")])[:-1])
+    return "&".join(kept)
+
+
 def canonical_url(url: str, base: str | None = None) -> tuple[str, str | None]:
-    """(canonical URL, fragment): absolute, host lower-cased, tracking parameters dropped."""
-    if base:
-        url = urljoin(base, url.strip())
-    parts = urlsplit(url.strip())
+    """(canonical URL, fragment): absolute, host lower-cased, tracking parameters dropped.
+
+    Raises ParseError naming the URL when it cannot be one (a bad port, broken brackets).
+    """
+    try:
+        if base:
+            url = urljoin(base, url.strip())
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as err:
+        raise ParseError(f"'{url}' is not a valid URL: {err}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    ]
+    if ":" in host:  # an IPv6 address: the brackets are part of the URL's syntax
+        host = f"[{host}]"
+    if port and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
     path = parts.path or "/"
-    canonical = urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
+    canonical = urlunsplit((scheme, host, path, _query(parts.query), ""))
     return canonical, (parts.fragment or None)
 
 

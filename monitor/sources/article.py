@@ -2,16 +2,19 @@
 
 One page may print several releases (the State Department archive puts a Media Note and
 Remarks to the Press on one page): with `article.release` set, each matching element is
-one release, and its `id` attribute becomes the release's anchor.
+one release, and its `id` attribute (without one: a hash of its title and date) becomes
+the release's anchor.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
+from monitor.errors import ParseError
 from monitor.models import RawItem
 from monitor.normalize.dates import split_updated
 from monitor.normalize.text import clean_line
@@ -133,18 +136,33 @@ def _default_authors(scope: Tag, soup: BeautifulSoup) -> list[str]:
     return []
 
 
-def _anchor(el: Tag, index: int) -> str:
+def _anchor(el: Tag, title: str, date: str, taken: set[str]) -> str:
+    """The release's anchor: its element id, else a hash of its title and date.
+
+    Never its position: a release added at the top of the page would shift every other
+    release's identity onto its neighbour's. Two releases with one title and date are told
+    apart by the start of their text.
+    """
     if el.get("id"):
         return str(el["id"])
-    return f"release-{index + 1}"
+    heading = f"{title}\x1f{date}" if title or date else _text(el)[:300]
+    anchor = "release-" + hashlib.sha256(heading.encode("utf-8")).hexdigest()[:16]
+    if anchor in taken:
+        heading = f"{heading}\x1f{_text(el)[:300]}"
+        anchor = "release-" + hashlib.sha256(heading.encode("utf-8")).hexdigest()[:16]
+    taken.add(anchor)
+    return anchor
 
 
 def _page_url(soup: BeautifulSoup, url: str) -> str:
     """The page's canonical link when it stays on the same host; else the fetched URL."""
     link = soup.find("link", rel="canonical")
     if isinstance(link, Tag) and link.get("href"):
-        canonical, _ = canonical_url(str(link["href"]), base=url)
-        fetched, _ = canonical_url(url)
+        try:
+            canonical, _ = canonical_url(str(link["href"]), base=url)
+            fetched, _ = canonical_url(url)
+        except ParseError:  # a broken canonical link is the page's problem, not the release's
+            return url
         if canonical.split("/")[2:3] == fetched.split("/")[2:3]:
             return canonical
     return url
@@ -166,7 +184,8 @@ def extract_releases(
     split = bool(selectors.release)
     scopes: list[Tag] = list(soup.select(selectors.release)) if selectors.release else [soup]
     items: list[RawItem] = []
-    for index, scope in enumerate(scopes):
+    anchors: set[str] = set()
+    for scope in scopes:
         title = _select_text(scope, selectors.title) or ("" if split else _default_title(soup))
         if split and not title:
             heading = scope.find(["h1", "h2", "h3"])
@@ -191,7 +210,7 @@ def extract_releases(
                 office=_select_text(scope, selectors.office) or None,
                 location=_select_text(scope, selectors.location) or None,
                 language=language,
-                anchor=_anchor(scope, index) if split else None,
+                anchor=_anchor(scope, title, published, anchors) if split else None,
             )
         )
     return items

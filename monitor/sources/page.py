@@ -65,9 +65,13 @@ class PageSource(Source):
             title_el = entry.select_one(listing.title) if listing.title else link_el
             date_el = entry.select_one(listing.date) if listing.date else None
             date = str(date_el.get("datetime") or _text(date_el)) if date_el is not None else None
+            try:
+                link = urljoin(url, str(href))
+            except ValueError:  # a malformed link: the pipeline reports it as an item error
+                link = str(href)
             items.append(
                 RawItem(
-                    url=urljoin(url, str(href)),
+                    url=link,
                     title=_text(title_el),
                     summary_html=str(entry.select_one(listing.summary) or "")
                     if listing.summary

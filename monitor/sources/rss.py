@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -74,14 +75,13 @@ class RssSource(Source):
         options = self.options
         assert isinstance(options, RssOptions)
         language = feed.get("feed", {}).get("language") or None
+        home = feed.get("feed", {}).get("link") or url
         items: list[RawItem] = []
         for entry in entries:
             link = entry.get("link") or ""
             guid = entry.get("id") or None
             if not link and guid and guid.startswith(("http://", "https://")):
                 link = guid
-            if not link:
-                continue
             published = _aware(dict.get(entry, "published_parsed")) or dict.get(entry, "published")
             # dict.get: feedparser's own get() maps a missing `updated` to `published`.
             updated = _aware(dict.get(entry, "updated_parsed")) or dict.get(entry, "updated")
@@ -90,9 +90,19 @@ class RssSource(Source):
             if updated == published:
                 updated = None
             tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+            anchor = None
+            if not link:
+                # No web address of its own: the release stands at the feed's home page,
+                # told apart by its guid, else by its title and date.
+                identity = guid or f"{entry.get('title', '')}\x1f{published}"
+                anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+            try:
+                address = urljoin(url, link or home)
+            except ValueError:  # a malformed link: the pipeline reports it as an item error
+                address = link or home
             items.append(
                 RawItem(
-                    url=urljoin(url, link),
+                    url=address,
                     title=entry.get("title", ""),
                     summary_html=entry.get("summary", ""),
                     content_html=_content(entry),
@@ -102,6 +112,8 @@ class RssSource(Source):
                     kind=tags[0] if options.kind_from_category and tags else None,
                     language=language,
                     guid=guid,
+                    anchor=anchor,
+                    standalone=anchor is not None,
                 )
             )
         return items

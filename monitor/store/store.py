@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,6 +69,23 @@ def url_key(url: str) -> str:
 
 class StoreConflict(StoreError):
     """Another writer (a replica) stored the same row first; retrying sees its row."""
+
+
+@dataclass(frozen=True)
+class SeenItem:
+    """What the store remembers of one feed/listing entry.
+
+    `url_id` is the document id the entry's URL gives; `by_guid` says the entry shares that
+    URL with another entry of the feed and is told apart by its guid (for good: the choice
+    is remembered so that it survives the other entry leaving the feed). `failures` counts
+    the polls in a row whose attempt to follow the entry's link failed for now; meanwhile
+    `fingerprint` is the one last followed ('' for none), so the entry is retried.
+    """
+
+    fingerprint: str
+    url_id: str | None = None
+    by_guid: bool = False
+    failures: int = 0
 
 
 @dataclass
@@ -196,16 +213,50 @@ class Store:
 
     def fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
         """The fingerprint stored for each feed item key this source has seen."""
+        return {key: item.fingerprint for key, item in self.seen_items(source_id, keys).items()}
+
+    def seen_items(self, source_id: str, keys: Iterable[str]) -> dict[str, SeenItem]:
+        """What is stored for each feed item key this source has seen."""
         wanted = list(dict.fromkeys(keys))
+        found: dict[str, SeenItem] = {}
+        columns = (
+            seen_items.c.item_key,
+            seen_items.c.fingerprint,
+            seen_items.c.url_id,
+            seen_items.c.by_guid,
+            seen_items.c.follow_failures,
+        )
+        with self._transaction() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    select(*columns).where(
+                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                    )
+                )
+                found.update(
+                    {
+                        r.item_key: SeenItem(
+                            r.fingerprint, r.url_id, bool(r.by_guid), r.follow_failures
+                        )
+                        for r in rows
+                    }
+                )
+        return found
+
+    def url_claims(self, source_id: str, url_ids: Iterable[str]) -> dict[str, str]:
+        """For each URL id, the key of an entry of this source identified by that URL."""
+        wanted = list(dict.fromkeys(url_ids))
         found: dict[str, str] = {}
         with self._transaction() as conn:
             for chunk in _chunks(wanted):
                 rows = conn.execute(
-                    select(seen_items.c.item_key, seen_items.c.fingerprint).where(
-                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                    select(seen_items.c.url_id, seen_items.c.item_key).where(
+                        seen_items.c.source_id == source_id,
+                        seen_items.c.url_id.in_(chunk),
+                        seen_items.c.by_guid.is_(False),
                     )
                 )
-                found.update({row.item_key: row.fingerprint for row in rows})
+                found.update({row.url_id: row.item_key for row in rows})
         return found
 
     # -- recording polls ----------------------------------------------------------------
@@ -226,8 +277,9 @@ class Store:
         docs: list[Document],
         *,
         now: datetime,
-        seen: dict[str, str] | None = None,
-        validators: dict[str, Validators] | None = None,
+        seen: Mapping[str, str | SeenItem] | None = None,
+        validators: Mapping[str, Validators | None] | None = None,
+        partial: Collection[str] = (),
         item_count: int | None = None,
         status: str = "ok",
         dry_run: bool = False,
@@ -239,6 +291,10 @@ class Store:
         New and updated documents are matched with `match(document, previous_version)`; the
         matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
         the same transaction as the documents.
+        `seen` maps feed item keys to their fingerprints (or SeenItems); `validators` maps
+        URLs to their validators, None forgetting them (the next fetch is in full).
+        `partial` holds the ids of documents whose text is the feed's fallback: such a text
+        never replaces a full text stored before.
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
         if status == "not_modified" and not docs and not seen and not validators:
@@ -250,7 +306,11 @@ class Store:
         unique = list({doc.id: doc for doc in docs}.values())
         with self._transaction() as conn:
             existing = self._existing(conn, [d.id for d in unique])
-            changes = [self._classify(doc, existing.get(doc.id), source_id) for doc in unique]
+            earlier = self._earlier_hashes(conn, unique, existing, source_id)
+            changes = [
+                self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
+                for doc in unique
+            ]
             if match is not None:
                 for change in changes:
                     if change.change in ("new", "updated"):
@@ -263,7 +323,7 @@ class Store:
             if dry_run:
                 conn.rollback()
                 return changes
-            self._write_documents(conn, changes, source_id, now)
+            self._write_documents(conn, changes, source_id, now, partial)
             self._write_matches(conn, [m for c in changes for m in c.matches], now)
             if alerts is not None:
                 write_alerts(
@@ -273,10 +333,13 @@ class Store:
                 self._write_seen(conn, source_id, seen, now)
             if validators:
                 self._write_validators(conn, validators, now)
-                self._remember_validators(dict(validators))
             self._write_state(
                 conn, source_id, now, status=status, error=None, item_count=item_count
             )
+        # Only now that the poll is committed: a cached ETag whose poll was rolled back
+        # would make the next poll a 304 and lose that poll's documents.
+        if validators:
+            self._remember_validators(dict(validators))
         return changes
 
     def _touch(self, source_id: str, now: datetime) -> None:
@@ -376,13 +439,38 @@ class Store:
                     documents.c.source_id,
                     documents.c.version,
                     documents.c.content_hash,
+                    documents.c.partial,
                 ).where(documents.c.id.in_(chunk))
             )
             found.update({row.id: row for row in rows})
         return found
 
     @staticmethod
-    def _classify(doc: Document, row: Any, source_id: str) -> StoredChange:
+    def _earlier_hashes(
+        conn: Connection, docs: list[Document], existing: dict[str, Any], source_id: str
+    ) -> set[tuple[str, str]]:
+        """(document id, content hash) of the stored versions of documents that changed."""
+        changed = [
+            d.id
+            for d in docs
+            if (row := existing.get(d.id)) is not None
+            and row.source_id == source_id
+            and row.content_hash != d.content_hash
+        ]
+        found: set[tuple[str, str]] = set()
+        for chunk in _chunks(changed):
+            rows = conn.execute(
+                select(document_versions.c.document_id, document_versions.c.content_hash).where(
+                    document_versions.c.document_id.in_(chunk)
+                )
+            )
+            found.update((row.document_id, row.content_hash) for row in rows)
+        return found
+
+    @staticmethod
+    def _classify(
+        doc: Document, row: Any, source_id: str, partial: bool, earlier: set[tuple[str, str]]
+    ) -> StoredChange:
         change: Change
         if row is None:
             change, version = "new", 1
@@ -390,12 +478,23 @@ class Store:
             change, version = "sighting", row.version
         elif row.content_hash == doc.content_hash:
             change, version = "unchanged", row.version
+        elif partial and not row.partial:
+            # The article page failed and the feed's text stood in: keep the full text.
+            change, version = "unchanged", row.version
+        elif (doc.id, doc.content_hash) in earlier:
+            # Back to a text the document already had (a reverted edit): not news.
+            change, version = "unchanged", row.version
         else:
             change, version = "updated", row.version + 1
         return StoredChange(document=doc.model_copy(update={"version": version}), change=change)
 
     def _write_documents(
-        self, conn: Connection, changes: list[StoredChange], source_id: str, now: datetime
+        self,
+        conn: Connection,
+        changes: list[StoredChange],
+        source_id: str,
+        now: datetime,
+        partial: Collection[str],
     ) -> None:
         new = [c.document for c in changes if c.change == "new"]
         updated = [c.document for c in changes if c.change == "updated"]
@@ -415,6 +514,7 @@ class Store:
                         "content_hash": d.content_hash,
                         "first_seen_at": now,
                         "last_seen_at": now,
+                        "partial": d.id in partial,
                     }
                     for d in new
                 ],
@@ -431,6 +531,7 @@ class Store:
                     version=d.version,
                     content_hash=d.content_hash,
                     last_seen_at=now,
+                    partial=d.id in partial,
                 )
             )
         for chunk in _chunks([d.id for d in touched if d.source_id == source_id]):
@@ -546,17 +647,41 @@ class Store:
         self._upsert(conn, sightings, rows, ["document_id", "source_id"], ["last_seen_at"])
 
     def _write_seen(
-        self, conn: Connection, source_id: str, seen: dict[str, str], now: datetime
+        self,
+        conn: Connection,
+        source_id: str,
+        seen: Mapping[str, str | SeenItem],
+        now: datetime,
     ) -> None:
+        items = {k: v if isinstance(v, SeenItem) else SeenItem(v) for k, v in seen.items()}
         rows = [
-            {"source_id": source_id, "item_key": key, "fingerprint": fp, "seen_at": now}
-            for key, fp in seen.items()
+            {
+                "source_id": source_id,
+                "item_key": key,
+                "fingerprint": item.fingerprint,
+                "seen_at": now,
+                "url_id": item.url_id,
+                "by_guid": item.by_guid,
+                "follow_failures": item.failures,
+            }
+            for key, item in items.items()
         ]
-        self._upsert(conn, seen_items, rows, ["source_id", "item_key"], ["fingerprint", "seen_at"])
+        # An entry's identity, once recorded, stays: a caller that does not know it (None)
+        # must not erase it.
+        recorded = [r for r in rows if r["url_id"] is not None]
+        bare = [r for r in rows if r["url_id"] is None]
+        columns = ["fingerprint", "seen_at", "follow_failures"]
+        self._upsert(
+            conn, seen_items, recorded, ["source_id", "item_key"], [*columns, "url_id", "by_guid"]
+        )
+        self._upsert(conn, seen_items, bare, ["source_id", "item_key"], columns)
 
     def _write_validators(
-        self, conn: Connection, validators: dict[str, Validators], now: datetime
+        self, conn: Connection, validators: Mapping[str, Validators | None], now: datetime
     ) -> None:
+        forget = [url_key(url) for url, v in validators.items() if v is None]
+        for chunk in _chunks(forget):
+            conn.execute(http_cache.delete().where(http_cache.c.url_hash.in_(chunk)))
         rows = [
             {
                 "url_hash": url_key(url),
@@ -566,6 +691,7 @@ class Store:
                 "updated_at": now,
             }
             for url, v in validators.items()
+            if v is not None
         ]
         self._upsert(conn, http_cache, rows, ["url_hash"], ["etag", "last_modified", "updated_at"])
 

@@ -7,15 +7,18 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -58,6 +61,8 @@ documents = Table(
     Column("content_hash", String(64), nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False, index=True),
     Column("last_seen_at", UTCDateTime, nullable=False),
+    # The stored text is the feed's, kept because the article page could not be read.
+    Column("partial", Boolean, nullable=False, server_default=false()),
 )
 
 document_versions = Table(
@@ -89,6 +94,13 @@ seen_items = Table(
     Column("item_key", String(64), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
+    # The document id the entry's URL gives, and whether the entry is told apart from
+    # others sharing that URL by its guid (NULL: stored before identities were recorded).
+    Column("url_id", String(64)),
+    Column("by_guid", Boolean, nullable=False, server_default=false()),
+    # Polls in a row whose follow-up of the entry's link failed for now (it is retried).
+    Column("follow_failures", Integer, nullable=False, server_default="0"),
+    Index("ix_seen_items_source_url_id", "source_id", "url_id"),
 )
 
 http_cache = Table(

@@ -116,3 +116,20 @@ def test_selectors_apply_inside_each_release_only() -> None:
         ("One", "a", "1/2/2020"),
         ("Two", "b", None),
     ]
+
+
+def test_releases_without_ids_are_anchored_by_title_and_date_not_position() -> None:
+    def page(*releases: tuple[str, str]) -> str:
+        return "".join(
+            f"<article class='r'><h2>{title}</h2><p class='d'>{date}</p><p>Text.</p></article>"
+            for title, date in releases
+        )
+
+    selectors = ArticleSelectors(release="article.r", date=".d")
+    monday = ("Press Briefing", "November 19, 2018")
+    tuesday = ("Press Briefing", "November 20, 2018")
+    [alone] = extract_releases(page(monday), ARCHIVE_URL, selectors)
+    first, second = extract_releases(page(tuesday, monday), ARCHIVE_URL, selectors)
+    assert second.anchor == alone.anchor and first.anchor != alone.anchor
+    twins = extract_releases(page(monday, monday), ARCHIVE_URL, selectors)
+    assert len({r.anchor for r in twins}) == 2
