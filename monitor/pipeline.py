@@ -127,7 +127,9 @@ async def _follow(
         revisit = all(key in known for key, _, _ in group)
         validators = ctx.store.validators(page_url) if revisit else None
         try:
-            fetched = await ctx.fetcher.fetch(page_url, validators)
+            fetched = await ctx.fetcher.fetch(
+                page_url, validators, allow_private=options.allow_private
+            )
             if fetched.not_modified:
                 out.seen.update({key: fp for key, fp, _ in group})
                 return
@@ -181,7 +183,12 @@ def _normalize_all(
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
     store, now = ctx.store, ctx.clock()
-    fetched: FetchResult = await ctx.fetcher.fetch(options.url, store.validators(options.url))
+    fetched: FetchResult = await ctx.fetcher.fetch(
+        options.url,
+        store.validators(options.url),
+        allow_private=options.allow_private,
+        configured=True,
+    )
     if fetched.not_modified:
         result.status = "not_modified"
         if not ctx.dry_run:
