@@ -426,3 +426,56 @@ def test_decoding_in_bounded_pieces_loses_nothing(coding: str, split: int) -> No
     pieces.extend(decoder.flush())
     assert b"".join(pieces) == body
     assert max(map(len, pieces)) <= 2 * PIECE  # brotli may overshoot its limit by a block
+
+
+def _resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers[host]
+
+    return resolve
+
+
+def _fetch_via(settings: Settings, resolve, url: str) -> FetchResult:  # type: ignore[no-untyped-def]
+    async def run() -> FetchResult:
+        transport = PerHostTransport(settings.host_concurrency, resolve=resolve)
+        async with Fetcher(settings, transport=transport) as fetcher:
+            return await fetcher.fetch(url, allow_private=False)
+
+    return asyncio.run(run())
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused(
+    server: FixtureServer, settings: Settings
+) -> None:
+    server.routes["/article"] = Route(body=b"internal")
+    port = server.base_url.rsplit(":", 1)[1]
+    resolve = _resolver({"news.example": ["127.0.0.1"]})
+    with pytest.raises(
+        FetchError, match="refused news.example: it resolves to 127.0.0.1, a loopback"
+    ):
+        _fetch_via(settings, resolve, f"http://news.example:{port}/article")
+    assert server.requests_to("/article") == []
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: FixtureServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lookup for the check and the connection: DNS rebinding cannot slip between them."""
+    import monitor.fetch.addresses
+
+    # Loopback stands for a public address here: the check passes, and the page must come
+    # from the address the check saw, not from a second lookup of the name.
+    monkeypatch.setattr(monitor.fetch.addresses, "private_kind", lambda address: None)
+    server.routes["/article"] = Route(body=b"public page")
+    port = server.base_url.rsplit(":", 1)[1]
+    resolve = _resolver({"news.example": ["127.0.0.1"]})
+    assert _fetch_via(settings, resolve, f"http://news.example:{port}/article").content == (
+        b"public page"
+    )
+
+
+def test_a_name_that_does_not_resolve_is_a_connection_failure(settings: Settings) -> None:
+    with pytest.raises(TransientFetchError, match="cannot resolve nowhere.example"):
+        _fetch_via(settings, _resolver({}), "http://nowhere.example/feed")

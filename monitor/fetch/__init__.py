@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from monitor.errors import FetchError, TransientFetchError
-from monitor.fetch.addresses import check_public, check_scheme
+from monitor.fetch.addresses import PublicOnlyBackend, Resolver, check_scheme, system_resolve
 from monitor.fetch.decode import decoder_for
 from monitor.settings import Settings
 
@@ -147,30 +148,52 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     shared by hundreds of hosts costs O(hosts) per request; per-host pools keep it O(1).
     The pools of the least recently used idle hosts are closed beyond `max_hosts`.
 
-    This is the transport that reaches the network, so it is where a request that may not
-    reach private addresses (extension ALLOW_PRIVATE false) has its host checked; test
-    transports that answer from loopback for production URLs do not check.
+    A request whose extension ALLOW_PRIVATE is false goes through a pool that connects
+    only to public addresses (`PublicOnlyBackend`); it never shares a connection with
+    requests that may reach private ones. Test transports that answer production URLs
+    from loopback (`RewriteTransport`, `httpx.MockTransport`) do no such check.
     """
 
-    def __init__(self, connections_per_host: int, *, max_hosts: int = MAX_HOSTS) -> None:
+    def __init__(
+        self,
+        connections_per_host: int,
+        *,
+        max_hosts: int = MAX_HOSTS,
+        resolve: Resolver = system_resolve,
+    ) -> None:
         self._limits = httpx.Limits(
             max_connections=connections_per_host,
             max_keepalive_connections=connections_per_host,
         )
         self._max_hosts = max_hosts
-        self._pools: OrderedDict[tuple[bytes, bytes, int | None], _Pool] = OrderedDict()
+        self._resolve = resolve
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None, bool], _Pool] = OrderedDict()
         self._ssl: ssl.SSLContext | None = None  # one for all pools: each costs ~1 MB
 
+    def _new_pool(self, allow_private: bool) -> _Pool:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        transport = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
+        if not allow_private:
+            # httpx takes no network backend, so its connection pool is replaced by one with
+            # the same settings that connects through the address check.
+            assert isinstance(transport._pool, httpcore.AsyncConnectionPool)
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl,
+                max_connections=self._limits.max_connections,
+                max_keepalive_connections=self._limits.max_keepalive_connections,
+                keepalive_expiry=self._limits.keepalive_expiry,
+                network_backend=PublicOnlyBackend(self._resolve),
+            )
+        return _Pool(transport)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not request.extensions.get(ALLOW_PRIVATE, True):
-            await check_public(request.url, request)
-        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        allow_private = bool(request.extensions.get(ALLOW_PRIVATE, True))
+        url = request.url
+        key = (url.raw_scheme, url.raw_host, url.port, allow_private)
         pool = self._pools.get(key)
         if pool is None:
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            pool = _Pool(httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl))
-            self._pools[key] = pool
+            pool = self._pools[key] = self._new_pool(allow_private)
         else:
             self._pools.move_to_end(key)
         pool.users += 1
