@@ -250,7 +250,9 @@ async def _follow(
         revisit = all(e.key in known and known[e.key].fingerprint for e in group)
         validators = ctx.store.validators(url) if revisit else None
         try:
-            fetched = await ctx.fetcher.fetch(url, validators)
+            fetched = await ctx.fetcher.fetch(
+                url, validators, allow_private=options.allow_private
+            )
             if fetched.not_modified:
                 out.seen.update({e.key: e.seen for e in group})
                 return
@@ -323,7 +325,12 @@ def _normalize_all(
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
     store, now = ctx.store, ctx.clock()
-    fetched: FetchResult = await ctx.fetcher.fetch(options.url, store.validators(options.url))
+    fetched: FetchResult = await ctx.fetcher.fetch(
+        options.url,
+        store.validators(options.url),
+        allow_private=options.allow_private,
+        configured=True,
+    )
     if fetched.not_modified:
         result.status = "not_modified"
         if not ctx.dry_run:

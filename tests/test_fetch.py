@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.errors import FetchError, TransientFetchError
+from monitor.fetch import Fetcher, FetchResult, PerHostTransport, Validators
 from monitor.fixture_server import FixtureServer, Route
 from monitor.settings import Settings
 from tests.conftest import fast_settings
@@ -205,7 +205,9 @@ def test_politeness_delay_spaces_requests_to_one_host(tmp_path: Path) -> None:
     assert other - starts[0] < 0.1
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+@pytest.mark.parametrize(
+    "encoding", ["gzip", "deflate", "raw-deflate", "br", "gzip, br", "identity"]
+)
 def test_compressed_responses_are_decoded(tmp_path: Path, encoding: str) -> None:
     import gzip
     import zlib
@@ -213,16 +215,267 @@ def test_compressed_responses_are_decoded(tmp_path: Path, encoding: str) -> None
     import brotli
 
     body = b"<rss><channel><title>compressed</title></channel></rss>" * 50
-    packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[encoding](
-        body
-    )
+
+    def raw_deflate(data: bytes) -> bytes:
+        packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return packer.compress(data) + packer.flush()
+
+    packed = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "raw-deflate": raw_deflate,  # what some servers send as "deflate"
+        "br": brotli.compress,
+        "gzip, br": lambda data: brotli.compress(gzip.compress(data)),
+        "identity": bytes,
+    }[encoding](body)
+    header = "deflate" if encoding == "raw-deflate" else encoding
 
     def handler(request: httpx.Request) -> httpx.Response:
-        assert encoding in request.headers["Accept-Encoding"]
-        return httpx.Response(200, content=packed, headers={"Content-Encoding": encoding})
+        assert {"gzip", "deflate", "br"} <= set(request.headers["Accept-Encoding"].split(", "))
+        return httpx.Response(200, content=packed, headers={"Content-Encoding": header})
 
     async def run() -> FetchResult:
         async with Fetcher(fast_settings(tmp_path), transport=httpx.MockTransport(handler)) as f:
             return await f.fetch("https://e.org/feed")
 
     assert asyncio.run(run()).content == body
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "data:text/html,<p>hi</p>", "file:///etc/passwd", "ftp://e.org/"],
+)
+def test_links_that_are_not_web_addresses_fail_for_good_without_a_request(
+    tmp_path: Path, link: str
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    async def run() -> FetchResult:
+        async with Fetcher(fast_settings(tmp_path), transport=httpx.MockTransport(record)) as f:
+            return await f.fetch(link)
+
+    with pytest.raises(FetchError, match="not a web address") as caught:
+        asyncio.run(run())
+    assert not isinstance(caught.value, TransientFetchError)  # not retried every poll
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:{port}",
+        "localhost:{port}",
+        "[::1]:{port}",
+        "169.254.169.254",
+        "10.1.2.3",
+        "192.168.0.1",
+        "0.0.0.0:{port}",
+        "[::ffff:127.0.0.1]:{port}",
+    ],
+)
+def test_followed_link_to_a_private_address_is_refused(
+    server: FixtureServer, settings: Settings, host: str
+) -> None:
+    port = server.base_url.rsplit(":", 1)[1]
+    url = f"http://{host.format(port=port)}/article"
+    server.routes["/article"] = Route(body=b"internal")
+
+    async def run() -> FetchResult:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(url, allow_private=False)
+
+    with pytest.raises(FetchError, match="allow_private") as caught:
+        asyncio.run(run())
+    assert not isinstance(caught.value, TransientFetchError)
+    shown = host.format(port=port).rsplit(":", 1)[0] if "{port}" in host else host
+    assert shown.strip("[]") in str(caught.value)
+    assert server.requests_to("/article") == []
+
+
+def test_followed_link_to_a_private_address_is_fetched_when_the_source_allows_it(
+    server: FixtureServer, settings: Settings
+) -> None:
+    server.routes["/article"] = Route(body=b"internal")
+
+    async def run() -> FetchResult:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(server.url("/article"), allow_private=True)
+
+    assert asyncio.run(run()).content == b"internal"
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http://169.254.169.254/latest/meta-data/", "http://localhost:{port}/admin", "/admin"],
+)
+def test_redirect_of_a_configured_url_to_a_private_address_is_refused(
+    server: FixtureServer, settings: Settings, location: str
+) -> None:
+    port = server.base_url.rsplit(":", 1)[1]
+    server.routes["/feed"] = sequence((302, b"", {"Location": location.format(port=port)}))
+    server.routes["/admin"] = Route(body=b"secret")
+
+    async def run(allow_private: bool) -> FetchResult:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(
+                server.url("/feed"), allow_private=allow_private, configured=True
+            )
+
+    # The configured URL is the operator's choice (it is on 127.0.0.1 here); where it
+    # redirects to is the remote site's.
+    with pytest.raises(FetchError, match="allow_private"):
+        asyncio.run(run(allow_private=False))
+    assert server.requests_to("/feed") and server.requests_to("/admin") == []
+    if location == "/admin":
+        assert asyncio.run(run(allow_private=True)).content == b"secret"
+
+
+def test_redirect_to_a_non_web_address_fails_for_good(
+    server: FixtureServer, settings: Settings
+) -> None:
+    server.routes["/feed"] = sequence((302, b"", {"Location": "file:///etc/passwd"}))
+    with pytest.raises(FetchError, match="not a web address") as caught:
+        fetch(settings, server.url("/feed"))
+    assert not isinstance(caught.value, TransientFetchError)
+    assert len(server.requests_to("/feed")) == 1
+
+
+def test_no_retry_is_started_that_would_end_past_the_deadline(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    settings = fast_settings(tmp_path, fetch_deadline=2.0, fetch_max_retry_after=60.0)
+    server.routes["/busy"] = sequence((429, b"", {"Retry-After": "30"}), (200, b"ok", {}))
+    with pytest.raises(TransientFetchError, match="HTTP 429"):
+        fetch(settings, server.url("/busy"))
+    assert len(server.requests_to("/busy")) == 1  # waiting 30 s would pass the 2 s deadline
+
+
+def test_idle_hosts_are_forgotten_beyond_the_cap(tmp_path: Path) -> None:
+    """Gates and connection pools for hosts polled once do not pile up for ever."""
+    servers = [FixtureServer({"/": Route(body=b"ok")}).start() for _ in range(4)]
+    try:
+        settings = fast_settings(tmp_path)
+        transport = PerHostTransport(settings.host_concurrency, max_hosts=2)
+
+        async def run() -> tuple[int, int]:
+            async with Fetcher(settings, transport=transport, max_hosts=2) as fetcher:
+                for server in servers + servers[:1]:
+                    assert (await fetcher.fetch(server.url("/"))).content == b"ok"
+                return len(fetcher._gates), len(transport._pools)
+
+        assert asyncio.run(run()) == (2, 2)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_gate_in_use_is_not_forgotten(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "busy.example":
+            await release.wait()
+        return httpx.Response(200, content=b"ok")
+
+    async def run() -> bool:
+        settings = fast_settings(tmp_path)
+        async with Fetcher(settings, transport=httpx.MockTransport(handler), max_hosts=1) as f:
+            busy = asyncio.create_task(f.fetch("https://busy.example/feed"))
+            while "busy.example" not in f._gates:
+                await asyncio.sleep(0)
+            await f.fetch("https://a.example/feed")
+            await f.fetch("https://b.example/feed")
+            kept = "busy.example" in f._gates
+            release.set()
+            await busy
+            return kept
+
+    assert asyncio.run(run())
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, br"])
+@pytest.mark.parametrize("split", [1, 997, 65536])
+def test_decoding_in_bounded_pieces_loses_nothing(coding: str, split: int) -> None:
+    """However the network cuts the body, every byte comes out, a bounded piece at a time."""
+    import gzip
+    import random
+    import zlib
+
+    import brotli
+
+    from monitor.fetch.decode import PIECE, decoder_for
+
+    noise = random.Random(8).randbytes(20_000)
+    body = (b"<item>" + b"x" * 300_000 + noise + b"</item>") * 3
+    if split == 1:
+        body = body[:50_000]  # byte by byte: keep it quick
+    packed = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "br": brotli.compress,
+        "gzip, br": lambda data: brotli.compress(gzip.compress(data)),
+    }[coding](body)
+    decoder = decoder_for(coding)
+    pieces: list[bytes] = []
+    for start in range(0, len(packed), split):
+        pieces.extend(decoder.feed(packed[start : start + split]))
+    pieces.extend(decoder.flush())
+    assert b"".join(pieces) == body
+    assert max(map(len, pieces)) <= 2 * PIECE  # brotli may overshoot its limit by a block
+
+
+def _resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers[host]
+
+    return resolve
+
+
+def _fetch_via(settings: Settings, resolve, url: str) -> FetchResult:  # type: ignore[no-untyped-def]
+    async def run() -> FetchResult:
+        transport = PerHostTransport(settings.host_concurrency, resolve=resolve)
+        async with Fetcher(settings, transport=transport) as fetcher:
+            return await fetcher.fetch(url, allow_private=False)
+
+    return asyncio.run(run())
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused(
+    server: FixtureServer, settings: Settings
+) -> None:
+    server.routes["/article"] = Route(body=b"internal")
+    port = server.base_url.rsplit(":", 1)[1]
+    resolve = _resolver({"news.example": ["127.0.0.1"]})
+    with pytest.raises(
+        FetchError, match="refused news.example: it resolves to 127.0.0.1, a loopback"
+    ):
+        _fetch_via(settings, resolve, f"http://news.example:{port}/article")
+    assert server.requests_to("/article") == []
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: FixtureServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lookup for the check and the connection: DNS rebinding cannot slip between them."""
+    import monitor.fetch.addresses
+
+    # Loopback stands for a public address here: the check passes, and the page must come
+    # from the address the check saw, not from a second lookup of the name.
+    monkeypatch.setattr(monitor.fetch.addresses, "private_kind", lambda address: None)
+    server.routes["/article"] = Route(body=b"public page")
+    port = server.base_url.rsplit(":", 1)[1]
+    resolve = _resolver({"news.example": ["127.0.0.1"]})
+    assert _fetch_via(settings, resolve, f"http://news.example:{port}/article").content == (
+        b"public page"
+    )
+
+
+def test_a_name_that_does_not_resolve_is_a_connection_failure(settings: Settings) -> None:
+    with pytest.raises(TransientFetchError, match="cannot resolve nowhere.example"):
+        _fetch_via(settings, _resolver({}), "http://nowhere.example/feed")

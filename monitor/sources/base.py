@@ -68,6 +68,9 @@ class SourceOptions(BaseModel):
     timezone: str = "UTC"
     kind: str | None = None
     max_follow: int = Field(default=50, ge=1)
+    # Links and redirects found in fetched content may reach private, loopback and
+    # link-local addresses only when this is set (an intranet source); `url` always may.
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod
