@@ -250,9 +250,7 @@ async def _follow(
         revisit = all(e.key in known and known[e.key].fingerprint for e in group)
         validators = ctx.store.validators(url) if revisit else None
         try:
-            fetched = await ctx.fetcher.fetch(
-                url, validators, allow_private=options.allow_private
-            )
+            fetched = await ctx.fetcher.fetch(url, validators, allow_private=options.allow_private)
             if fetched.not_modified:
                 out.seen.update({e.key: e.seen for e in group})
                 return

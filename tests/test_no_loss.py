@@ -83,7 +83,9 @@ def test_article_that_fails_once_is_fetched_on_the_next_poll_even_after_a_restar
         ),
         content_type=RSS,
     )
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     [first] = poll([source], store, settings)
     assert first.status == "ok" and new_titles([first]) == ["Release A"]
     assert any("will retry" in e for e in first.item_errors)
@@ -107,7 +109,12 @@ def test_entries_beyond_max_follow_are_followed_on_later_polls(
         entries.append((name, server.url(f"/{name}"), f"Release {name}", "teaser"))
     server.routes["/feed"] = Route(body=feed(*entries), content_type=RSS)
     source = RssOptions(
-        id="news", type="rss", url=server.url("/feed"), follow_links=True, max_follow=2
+        id="news",
+        type="rss",
+        url=server.url("/feed"),
+        follow_links=True,
+        allow_private=True,
+        max_follow=2,
     )
     results = [poll([source], store, settings)[0] for _ in range(3)]
     assert [r.status for r in results] == ["ok", "ok", "not_modified"]
@@ -129,7 +136,9 @@ def test_an_article_that_keeps_failing_is_stored_with_the_feed_text_then_complet
     server.routes["/a"] = Route(status=503, body=b"busy")
     entry = ("a", server.url("/a"), "Release A", "The feed's teaser.")
     server.routes["/feed"] = Route(body=feed(entry, build="1"), content_type=RSS)
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     results = [_poll_with(source, store, settings, follow_attempts=3) for _ in range(4)]
     assert [r.status for r in results] == ["ok", "ok", "ok", "not_modified"]
     assert [new_titles([r]) for r in results] == [[], [], ["Release A"], []]
@@ -147,14 +156,18 @@ def test_a_retried_page_is_fetched_in_full_even_if_another_source_cached_it(
     server: FixtureServer, store: Store, settings: Settings
 ) -> None:
     server.routes["/a"] = article("Release A", "Alpha text.")
-    other = RssOptions(id="other", type="rss", url=server.url("/other"), follow_links=True)
+    other = RssOptions(
+        id="other", type="rss", url=server.url("/other"), follow_links=True, allow_private=True
+    )
     server.routes["/other"] = Route(
         body=feed(("x", server.url("/a"), "Release A", "t")), content_type=RSS
     )
     server.routes["/feed"] = Route(
         body=feed(("a", server.url("/a"), "Release A", "t")), content_type=RSS
     )
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     page = server.routes["/a"]
     server.routes["/a"] = Route(status=503)
     [first] = poll([source], store, settings)
@@ -175,7 +188,9 @@ def test_article_outage_keeps_the_full_text_and_sends_no_second_alert(
     server.routes["/a"] = article("Working Group", "Special Representative Biegun met Lee.")
     entry = ("a", server.url("/a"), "Working Group", "The two sides met in Washington.")
     server.routes["/feed"] = Route(body=feed(entry, build="1"), content_type=RSS)
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     rules = ruleset()
     [first] = poll([source], store, settings, rules=rules)
     [doc] = [c.document for c in first.changes]
@@ -373,7 +388,9 @@ def test_a_malformed_link_is_an_item_error_when_following_links(
         ),
         content_type=RSS,
     )
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     [result] = poll([source], store, settings)
     assert result.status == "ok" and new_titles([result]) == ["Good"]
     assert any("example.org:port" in e for e in result.item_errors)
@@ -398,7 +415,9 @@ def test_the_link_fetched_is_the_one_the_feed_gave(
         body=feed(("p", server.url("/page?print&utm_source=rss"), "Print view", "t")),
         content_type=RSS,
     )
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     [result] = poll([source], store, settings)
     assert result.status == "ok" and new_titles([result]) == ["Print view"]
     assert asked == ["/page?print&utm_source=rss"]
@@ -420,6 +439,7 @@ def test_a_malformed_link_on_a_listing_page_is_an_item_error(
         url=server.url("/list"),
         listing={"item": "li"},  # type: ignore[arg-type]
         follow_links=True,
+        allow_private=True,
     )
     [result] = poll([source], store, settings)
     assert result.status == "ok" and new_titles([result]) == ["Good"]
@@ -435,7 +455,9 @@ def test_entries_sharing_a_followed_link_keep_their_own_text(
         body=feed(("g1", link, "Monday", "Monday's notes."), ("g2", link, "Tuesday", "Tuesday's.")),
         content_type=RSS,
     )
-    source = RssOptions(id="news", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="news", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     [result] = poll([source], store, settings)
     assert result.status == "ok" and new_titles([result]) == ["Briefings", "Tuesday"]
     assert store.count_documents() == 2
@@ -458,7 +480,9 @@ def test_entries_without_a_link_are_stored_and_never_followed(
         ).encode()
 
     server.routes["/feed"] = Route(body=linkless("1"), content_type=RSS)
-    source = RssOptions(id="notes", type="rss", url=server.url("/feed"), follow_links=True)
+    source = RssOptions(
+        id="notes", type="rss", url=server.url("/feed"), follow_links=True, allow_private=True
+    )
     [first] = poll([source], store, settings)
     assert new_titles([first]) == ["Note one", "Note three", "Note two"]
     assert server.requests_to("/home") == []
