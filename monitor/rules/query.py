@@ -178,7 +178,8 @@ class _ToAst(Transformer[Token, Node]):
         token = tree.children[0]
         assert isinstance(token, Token)
         text = str(token)
-        if text.upper().startswith("NEAR"):
+        # Only a bare NEAR or a malformed NEAR/… is a mistake; "nearby", "nearly" are words.
+        if text == "NEAR" or text.startswith("NEAR/"):
             raise QuerySyntaxError(
                 "NEAR needs a distance in words, e.g. NEAR/5", self.query, token.column
             )
