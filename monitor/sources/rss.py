@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -15,6 +16,8 @@ from monitor.models import RawItem
 from monitor.sources.base import Source, SourceOptions, register
 
 _HTML_SNIFF = (b"<!doctype html", b"<html")
+# feedparser reads a year of five digits or more as another date ("10000-01-01" → 2010).
+_LONG_YEAR = re.compile(r"\s*[+-]?\d{5}")
 
 
 class RssOptions(SourceOptions):
@@ -24,11 +27,21 @@ class RssOptions(SourceOptions):
     kind_from_category: bool = False
 
 
-def _aware(parsed: time.struct_time | None) -> datetime | None:
-    # feedparser normalises every date it understands to UTC struct_time.
+def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str | None:
+    """An entry's date as feedparser read it (UTC), else its text for normalisation to try.
+
+    A date out of datetime's range (year 0, beyond 9999) is a bad field: the entry keeps
+    no date, and the feed's other entries are unaffected.
+    """
     if not parsed:
+        return text or None
+    if text and _LONG_YEAR.match(text):
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    try:
+        # feedparser normalises every date it understands to UTC struct_time.
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _content(entry: Any) -> str:
@@ -82,9 +95,9 @@ class RssSource(Source):
                 link = guid
             if not link:
                 continue
-            published = _aware(dict.get(entry, "published_parsed")) or dict.get(entry, "published")
+            published = _aware(dict.get(entry, "published_parsed"), dict.get(entry, "published"))
             # dict.get: feedparser's own get() maps a missing `updated` to `published`.
-            updated = _aware(dict.get(entry, "updated_parsed")) or dict.get(entry, "updated")
+            updated = _aware(dict.get(entry, "updated_parsed"), dict.get(entry, "updated"))
             if published is None:  # RSS 1.0 dc:date arrives as `updated`
                 published, updated = updated, None
             if updated == published:

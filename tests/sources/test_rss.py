@@ -80,3 +80,49 @@ def test_feed_author_that_is_an_office_becomes_the_office() -> None:
     assert (doc.office, doc.authors) == ("Office of the Spokesperson", [])
     assert "&#8230;" not in doc.summary
     assert normalize(remarks, source_id="state", fetched_at=now).authors == ["Michael R. Pompeo"]
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+BAD_DATES = {
+    "feeds/atom-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T21:06:00Z")),
+        ("year 0", None),
+        ("good published, updated in year 10000", _utc("2018-11-21T00:00:00Z")),
+        ("last hour of 9999 west of UTC", None),
+        ("last hour of 9999 east of UTC", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+    "feeds/rdf-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T09:30:00Z")),
+        ("year 0", None),
+        ("year 12345", None),
+        ("last hour of 9999 west of UTC", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+    "feeds/rss-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T21:06:00Z")),
+        ("last hour of 9999 west of UTC", None),
+        ("year 0", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+}
+
+
+@pytest.mark.parametrize("path", list(BAD_DATES))
+def test_a_bad_date_costs_only_that_entry_its_date(path: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.normalize import normalize
+
+    fetched = datetime(2026, 12, 1, tzinfo=UTC)
+    documents = [normalize(i, source_id="t", fetched_at=fetched) for i in _parse(path)]
+    assert [(d.title, d.published_at) for d in documents] == BAD_DATES[path]
+    assert all(d.updated_at is None for d in documents)
+    # Every date kept can be shown in any reader's zone (emails use MONITOR_TIMEZONE).
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        for d in documents:
+            if d.published_at is not None:
+                d.published_at.astimezone(ZoneInfo(zone))
