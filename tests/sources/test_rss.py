@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from monitor.errors import ParseError
+from monitor.fixture_server import FixtureServer, Route
 from monitor.sources.rss import RssOptions, RssSource
-from tests.conftest import FIXTURES
+from monitor.store import Store
+from tests.conftest import FIXTURES, fast_settings, poll
 
 
 def _parse(path: str, content_type: str | None = None, **options: object):  # type: ignore[no-untyped-def]
@@ -126,3 +129,15 @@ def test_a_bad_date_costs_only_that_entry_its_date(path: str) -> None:
         for d in documents:
             if d.published_at is not None:
                 d.published_at.astimezone(ZoneInfo(zone))
+
+
+def test_a_feed_with_bad_dates_is_polled_and_every_entry_stored(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    body = (FIXTURES / "feeds/atom-bad-dates.xml").read_bytes()
+    server.routes["/bad-dates"] = Route(body=body, content_type="application/atom+xml")
+    settings = fast_settings(tmp_path)
+    source = RssOptions(id="bad-dates", type="rss", url=server.url("/bad-dates"))
+    [result] = poll([source], Store.open(settings.database_url), settings)
+    assert (result.status, result.error, result.item_errors) == ("ok", None, [])
+    assert result.count("new") == 6
