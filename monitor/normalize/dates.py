@@ -94,9 +94,23 @@ def looks_like_date(text: str) -> bool:
     return month is not None and _DAY_OR_YEAR.search(text) is not None
 
 
+def _zone(name: str | None, offset: int | None) -> tzinfo | None:
+    """The zone of a printed abbreviation or offset; None (the source's zone) if unknown.
+
+    As dateutil's `tzinfos` callable it is asked for every date, so an unknown name is
+    neither a warning (dateutil: "will raise an exception" one day) nor the zone of
+    the machine that happens to run the service.
+    """
+    if name and name.upper() in TZ_ABBREVIATIONS:
+        return TZ_ABBREVIATIONS[name.upper()]
+    if offset is not None:
+        return UTC if offset == 0 else tz.tzoffset(name, offset)
+    return None
+
+
 def _dateutil(text: str, default: datetime) -> datetime:
     """dateutil's reading of `text`; fields the text does not give come from `default`."""
-    return date_parser.parse(text, default=default, tzinfos=TZ_ABBREVIATIONS, fuzzy=True)
+    return date_parser.parse(text, default=default, tzinfos=_zone, fuzzy=True)
 
 
 def _latest_past(parsed: datetime, default_zone: str, now: datetime) -> datetime | None:

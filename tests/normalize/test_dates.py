@@ -158,3 +158,10 @@ def test_normalize_reads_a_yearless_date_as_of_when_the_page_was_fetched() -> No
     raw = RawItem(url="https://e.org/a", title="Year-end note", published="December 30")
     document = normalize(raw, source_id="t", fetched_at=NOW)
     assert document.published_at == datetime(2025, 12, 30, tzinfo=UTC)
+
+
+def test_an_unknown_zone_abbreviation_is_read_in_the_source_zone() -> None:
+    """dateutil warns (and says it will one day raise) on names it does not know."""
+    assert parse_date("20 Nov 2018 10:00 XYZ", "America/New_York") == datetime(
+        2018, 11, 20, 15, 0, tzinfo=UTC
+    )
