@@ -1,13 +1,13 @@
 """The query language staff know from news databases, parsed into a small AST.
 
-    biegun OR "special representative"      words and phrases, case-insensitive
+    biegun OR "special representative"      words and phrases (within a sentence), any case
     sanction*                                truncation (3+ letters before '*')
     a AND b, a b, a OR b, NOT a, ( … )       Boolean logic; AND binds tighter than OR
-    sanction* NEAR/8 (lift* OR eas*)         within 8 words, either order
+    sanction* NEAR/8 (lift* OR eas*)         two words within 8, either order, one paragraph
     title:biegun, body:…, author:pompeo      restrict to one field
     @biegun                                  a named term list from rules.yaml
 
-Operators are upper case (AND, OR, NOT, NEAR/n); lower-case `and`/`or` are words.
+Operators are upper case (AND, OR, NOT, NEAR/n); `and`, `or`, `near`, `nearby` are words.
 """
 
 from __future__ import annotations
