@@ -16,8 +16,9 @@ from monitor.models import RawItem
 from monitor.sources.base import Source, SourceOptions, register
 
 _HTML_SNIFF = (b"<!doctype html", b"<html")
-# feedparser reads a year of five digits or more as another date ("10000-01-01" → 2010).
-_LONG_YEAR = re.compile(r"\s*[+-]?\d{5}")
+# feedparser reads a year of five digits or more as another date ("10000-01-01" → 2010),
+# and a Unix timestamp as a year-month-day ("1518478934" → 2015-07-03).
+_MISREAD = re.compile(r"\s*(?:[+-]?\d{5,}-|\d{9,}\s*$)")
 
 
 class RssOptions(SourceOptions):
@@ -35,7 +36,7 @@ def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str 
     """
     if not parsed:
         return text or None
-    if text and _LONG_YEAR.match(text):
+    if text and _MISREAD.match(text):
         return None
     try:
         # feedparser normalises every date it understands to UTC struct_time.

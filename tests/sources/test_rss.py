@@ -141,3 +141,23 @@ def test_a_feed_with_bad_dates_is_polled_and_every_entry_stored(
     [result] = poll([source], Store.open(settings.database_url), settings)
     assert (result.status, result.error, result.item_errors) == ("ok", None, [])
     assert result.count("new") == 6
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("20181120T21:06:00Z", datetime(2018, 11, 20, 21, 6, tzinfo=UTC)),  # compact ISO
+        ("20181120", datetime(2018, 11, 20, tzinfo=UTC)),
+        ("1518478934", None),  # a Unix timestamp: feedparser alone reads 2015-07-03
+        ("12345-06-07", None),  # feedparser alone reads 2012-12-10
+    ],
+)
+def test_dates_feedparser_would_misread_are_no_dates(printed: str, expected: datetime) -> None:
+    source = RssSource(RssOptions(id="t", type="rss", url="https://e.org/f"))
+    body = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        f'<entry><title>a</title><link href="https://e.org/a"/><updated>{printed}</updated>'
+        "</entry></feed>"
+    ).encode()
+    [item] = source.parse(body, "https://e.org/f", "application/atom+xml")
+    assert item.published == expected
