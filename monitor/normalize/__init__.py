@@ -47,9 +47,9 @@ def normalize(
     title = clean_line(raw.title)[:MAX_TITLE]
     body = html_to_text(raw.content_html or raw.summary_html)[:MAX_BODY]
     summary = _summary(html_to_text(raw.summary_html) if raw.summary_html else "", body)
-    published, updated = parse_dates(raw.published, timezone)
+    published, updated = parse_dates(raw.published, timezone, now=fetched_at)
     if raw.updated is not None:
-        later_published, later_updated = parse_dates(raw.updated, timezone)
+        later_published, later_updated = parse_dates(raw.updated, timezone, now=fetched_at)
         updated = later_updated or later_published or updated
     authors = list(dict.fromkeys(a for a in (clean_line(x) for x in raw.authors) if a))
     office = clean_line(raw.office) if raw.office else None

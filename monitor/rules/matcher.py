@@ -9,25 +9,33 @@ OR, all children's). Matching a document then:
    its words' first three letters up in the prefix index, giving the candidate rules;
 3. evaluates only those rules' Boolean logic, with per-document caches of positions.
 
+A phrase lies within one sentence (as `snippets.sentence_spans` splits them); a NEAR within
+one paragraph (news databases' NEAR/n counts words across sentences) and its two sides are
+different words. Breaks are found only in the fields where a candidate needs them.
+
 Rules with no trigger (a query that is only a NOT) are evaluated for every document.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from bisect import bisect_left
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.models import Document, Match
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, patterns
-from monitor.rules.snippets import build_snippet
+from monitor.rules.snippets import build_snippet, sentence_spans
 from monitor.rules.tokens import TokenSpans, token_spans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
 DEFAULT_FIELDS = ("title", "body")
 Span = tuple[str, int, int]  # field, first token, end token (exclusive)
+# A NEAR candidate: its span, plus the token ranges its words occupy inside that span.
+_Hit = tuple[str, int, int, tuple[tuple[int, int], ...]]
+_PARAGRAPH = re.compile(r"\n\s*\n")  # as snippets.sentence_spans ends a paragraph
 
 
 @dataclass(frozen=True)
@@ -128,17 +136,33 @@ def word_frequencies(documents: Iterable[Document]) -> Frequencies:
     return {w: c / total for w, c in counts.items()} if total else {}
 
 
+def _sentence_starts(pieces: list[str], total: int) -> list[int]:
+    """Token indices at which each piece after the first begins ([] if they disagree)."""
+    starts: list[int] = []
+    count = 0
+    for piece in pieces:
+        if count:
+            starts.append(count)
+        count += len(words(piece))
+    # Sentence breaks fall on spaces, so the pieces hold the field's words; if some text
+    # ever splits otherwise, matching without breaks beats breaks at the wrong words.
+    return starts if count == total else []
+
+
 @dataclass
 class _Doc:
     """One document's words, with caches filled as rules ask for them."""
 
     tokens: dict[str, list[str]]
     unique: dict[str, set[str]]
+    texts: dict[str, str] = field(default_factory=dict)
+    authors: list[str] = field(default_factory=list)
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
-    near_cache: dict[Near, list[Span]] = field(default_factory=dict)
+    near_cache: dict[Near, list[_Hit]] = field(default_factory=dict)
     _offsets: dict[str, TokenSpans] = field(default_factory=dict)
+    _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
 
     def offsets(self, field_name: str, text: str, needed: int) -> TokenSpans:
         """Character spans of a field's first `needed` tokens (for snippets), cached."""
@@ -149,12 +173,33 @@ class _Doc:
 
     @classmethod
     def of(cls, doc: Document) -> _Doc:
-        tokens = {
-            "title": words(doc.title),
-            "body": words(doc.body),
-            "author": words(" ; ".join(doc.authors)),
-        }
-        return cls(tokens, {f: set(t) for f, t in tokens.items()})
+        texts = {"title": doc.title, "body": doc.body, "author": " ; ".join(doc.authors)}
+        tokens = {f: words(t) for f, t in texts.items()}
+        return cls(tokens, {f: set(t) for f, t in tokens.items()}, texts, list(doc.authors))
+
+    def breaks(self, field_name: str, sentences: bool) -> list[int]:
+        """Token indices where a sentence (or only a paragraph) begins, 0 excluded."""
+        found = self._breaks.get((field_name, sentences))
+        if found is None:
+            text = self.texts[field_name]
+            if field_name == "author":
+                pieces = self.authors  # one author's name never runs into the next
+            elif sentences:
+                pieces = [text[s:e] for s, e in sentence_spans(text)]
+            else:
+                pieces = _PARAGRAPH.split(text)
+            found = self._breaks[field_name, sentences] = _sentence_starts(
+                pieces, len(self.tokens[field_name])
+            )
+        return found
+
+    def crosses(self, field_name: str, start: int, end: int, sentences: bool = True) -> bool:
+        """Whether tokens start … end-1 lie in more than one sentence (or paragraph)."""
+        if end - start < 2:
+            return False
+        breaks = self.breaks(field_name, sentences)
+        i = bisect_right(breaks, start)
+        return i < len(breaks) and breaks[i] < end
 
     def all_words(self) -> set[str]:
         return self.unique["title"] | self.unique["body"] | self.unique["author"]
@@ -211,7 +256,7 @@ class _Doc:
                 if all(
                     tokens[start + k].startswith(t) if pre else tokens[start + k] == t
                     for k, (t, pre) in enumerate(pattern.parts[1:], start=1)
-                ):
+                ) and not self.crosses(field_name, start, start + size):
                     found.append((field_name, start, start + size))
         self._cache[pattern] = found
         return found
@@ -224,27 +269,44 @@ class _Doc:
         return bool(self.spans(pattern))
 
 
-def _near_spans(node: Node, doc: _Doc) -> list[Span]:
+def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
+    """Whether two sets of token ranges share a token."""
+    return any(sa < eb and sb < ea for sa, ea in a for sb, eb in b)
+
+
+def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
     if isinstance(node, Pattern):
-        return doc.spans(node)
+        return [(f, s, e, ((s, e),)) for f, s, e in doc.spans(node)]
     if isinstance(node, Or):
-        return [s for child in node.children for s in _near_spans(child, doc)]
+        return [h for child in node.children for h in _near_hits(child, doc)]
     if isinstance(node, Near):
         cached = doc.near_cache.get(node)
         if cached is not None:
             return cached
-        out: list[Span] = []
-        rights = _near_spans(node.right, doc)
-        for fa, sa, ea in _near_spans(node.left, doc):
-            for fb, sb, eb in rights:
+        out: list[_Hit] = []
+        rights = _near_hits(node.right, doc)
+        for fa, sa, ea, wa in _near_hits(node.left, doc):
+            for fb, sb, eb, wb in rights:
                 if fa != fb:
                     continue
-                gap = sb - ea + 1 if ea <= sb else sa - eb + 1 if eb <= sa else 0
-                if gap <= node.distance:
-                    out.append((fa, min(sa, sb), max(ea, eb)))
+                if ea <= sb:
+                    gap = sb - ea + 1
+                elif eb <= sa:
+                    gap = sa - eb + 1
+                elif _shared(wa, wb):
+                    continue  # one word is not near itself
+                else:
+                    gap = 0  # e.g. c between the a and b of (a NEAR b) NEAR c
+                start, end = min(sa, sb), max(ea, eb)
+                if gap <= node.distance and not doc.crosses(fa, start, end, sentences=False):
+                    out.append((fa, start, end, wa + wb))
         doc.near_cache[node] = out
         return out
     return []  # And/Not are rejected by the parser inside NEAR
+
+
+def _near_spans(node: Node, doc: _Doc) -> list[Span]:
+    return [(f, s, e) for f, s, e, _ in _near_hits(node, doc)]
 
 
 def evaluate(node: Node, doc: _Doc) -> bool:

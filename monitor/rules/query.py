@@ -1,13 +1,13 @@
 """The query language staff know from news databases, parsed into a small AST.
 
-    biegun OR "special representative"      words and phrases, case-insensitive
+    biegun OR "special representative"      words and phrases (within a sentence), any case
     sanction*                                truncation (3+ letters before '*')
     a AND b, a b, a OR b, NOT a, ( … )       Boolean logic; AND binds tighter than OR
-    sanction* NEAR/8 (lift* OR eas*)         within 8 words, either order
+    sanction* NEAR/8 (lift* OR eas*)         two words within 8, either order, one paragraph
     title:biegun, body:…, author:pompeo      restrict to one field
     @biegun                                  a named term list from rules.yaml
 
-Operators are upper case (AND, OR, NOT, NEAR/n); lower-case `and`/`or` are words.
+Operators are upper case (AND, OR, NOT, NEAR/n); `and`, `or`, `near`, `nearby` are words.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ class _ToAst(Transformer[Token, Node]):
         token = tree.children[0]
         assert isinstance(token, Token)
         text = str(token)
-        if text.upper().startswith("NEAR"):
+        # Only a bare NEAR or a malformed NEAR/… is a mistake; "nearby", "nearly" are words.
+        if text == "NEAR" or text.startswith("NEAR/"):
             raise QuerySyntaxError(
                 "NEAR needs a distance in words, e.g. NEAR/5", self.query, token.column
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -16,6 +17,9 @@ from monitor.models import RawItem
 from monitor.sources.base import Source, SourceOptions, register
 
 _HTML_SNIFF = (b"<!doctype html", b"<html")
+# feedparser reads a year of five digits or more as another date ("10000-01-01" → 2010),
+# and a Unix timestamp as a year-month-day ("1518478934" → 2015-07-03).
+_MISREAD = re.compile(r"\s*(?:[+-]?\d{5,}-|\d{9,}\s*$)")
 
 
 class RssOptions(SourceOptions):
@@ -25,11 +29,21 @@ class RssOptions(SourceOptions):
     kind_from_category: bool = False
 
 
-def _aware(parsed: time.struct_time | None) -> datetime | None:
-    # feedparser normalises every date it understands to UTC struct_time.
+def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str | None:
+    """An entry's date as feedparser read it (UTC), else its text for normalisation to try.
+
+    A date out of datetime's range (year 0, beyond 9999) is a bad field: the entry keeps
+    no date, and the feed's other entries are unaffected.
+    """
     if not parsed:
+        return text or None
+    if text and _MISREAD.match(text):
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    try:
+        # feedparser normalises every date it understands to UTC struct_time.
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _content(entry: Any) -> str:
@@ -82,9 +96,9 @@ class RssSource(Source):
             guid = entry.get("id") or None
             if not link and guid and guid.startswith(("http://", "https://")):
                 link = guid
-            published = _aware(dict.get(entry, "published_parsed")) or dict.get(entry, "published")
+            published = _aware(dict.get(entry, "published_parsed"), dict.get(entry, "published"))
             # dict.get: feedparser's own get() maps a missing `updated` to `published`.
-            updated = _aware(dict.get(entry, "updated_parsed")) or dict.get(entry, "updated")
+            updated = _aware(dict.get(entry, "updated_parsed"), dict.get(entry, "updated"))
             if published is None:  # RSS 1.0 dc:date arrives as `updated`
                 published, updated = updated, None
             if updated == published:

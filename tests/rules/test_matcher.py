@@ -72,6 +72,25 @@ ROWS = [
     ("author:pompeo", "Pompeo speaks", False),
     ("Müller", "Herr Muller", True),
     ("korea*", "Korean Peninsula", True),
+    # NEAR needs its two sides at different places: one word does not sit near itself.
+    ("sanction* NEAR/3 sanctions", "The sanctions stay in place.", False),
+    ("sanction* NEAR/3 sanctions", "sanctioned firms face sanctions", True),
+    ('"new sanctions" NEAR/3 sanctions', "Treasury announced new sanctions.", False),
+    ("(a NEAR/1 b) NEAR/2 a", "x a b x", False),
+    ("(a NEAR/1 b) NEAR/2 a", "a b a", True),
+    ("(a NEAR/3 c) NEAR/2 b", "a b c", True),
+    # A phrase stays inside one sentence and one paragraph.
+    ('"sanctions relief"', "They will lift sanctions. Relief was felt in Pyongyang.", False),
+    ('"sanctions relief"', "They will lift sanctions\n\nRelief was felt.", False),
+    ('"sanctions relief"', "Is it sanctions? Relief, say some.", False),
+    ('"sanctions relief"', "Pyongyang sought sanctions relief. Talks failed.", True),
+    ('"U.S. Treasury"', "The U.S. Treasury acted. It said so.", True),
+    ('"Mr. Biegun"', "He met Mr. Biegun.", True),
+    ('"N. Korea"', "Talks with N. Korea resume.", True),
+    ('"Biegun said"', "Stephen E. Biegun said so.", True),
+    # NEAR counts words across sentences (as news databases do), not across paragraphs.
+    ("sanction* NEAR/3 lift*", "We keep the sanctions. Lifting them is not planned.", True),
+    ("sanction* NEAR/3 lift*", "We keep the sanctions\n\nLifting them is not planned.", False),
 ]
 
 
@@ -227,3 +246,25 @@ def test_frequencies_come_from_documents() -> None:
 
     freqs = word_frequencies([doc("the sanctions", title="A"), doc("the talks", title="B")])
     assert freqs["the"] == 1.0 and freqs["sanctions"] == 0.5
+
+
+WORD_PIECES = ["sanctions", "Relief", "U.S.", "Mr.", "N.", "Korea", "Talks"]
+BREAK_PIECES = [".", "?", "\n\n", "\n", ","]
+PIECES = st.lists(
+    st.sampled_from(WORD_PIECES).flatmap(
+        lambda w: st.sampled_from([w, w + " "] + [w + b for b in BREAK_PIECES])
+    ),
+    max_size=10,
+).map(" ".join)
+PHRASES = ['"sanctions relief"', '"u.s. sanctions"', '"mr. korea"', '"n. korea talks"']
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(PHRASES), PIECES)
+def test_a_phrase_matches_a_text_exactly_when_it_matches_one_of_its_sentences(
+    query: str, text: str
+) -> None:
+    from monitor.rules.snippets import sentence_spans
+
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert matches(query, doc(text)) is any(matches(query, doc(s)) for s in sentences)

@@ -38,6 +38,10 @@ MEANINGS = [
     ("title:(a OR body:b)", Or((w("a", field="title"), w("b", field="body")))),
     ("ANDROID OR NOTE", Or((w("android"), w("note")))),
     ("a and b", And((w("a"), w("and"), w("b")))),
+    # Words that begin with "near" are words; only NEAR/n is the operator.
+    ("nearby OR nearly", Or((w("nearby"), w("nearly")))),
+    ("Nearest near NEARBY", And((w("nearest"), w("near"), w("nearby")))),
+    ("near* NEAR/2 base", Near(w("near", True), w("base"), 2)),
 ]
 
 
@@ -53,6 +57,7 @@ ERRORS = [
     ('"new sanctions', "unclosed quote '\"'", 1),
     ("subject:korea", "unknown field 'subject:' (fields: title:, body:, author:)", 1),
     ("a NEAR b", "NEAR needs a distance in words, e.g. NEAR/5", 3),
+    ("a NEAR/b c", "NEAR needs a distance in words, e.g. NEAR/5", 3),
     ("a NEAR/3 (b AND c)", "NEAR joins words, phrases or (… OR …) groups, not AND/NOT", 3),
     ("sa*", "'sa*': truncation needs at least 3 letters before '*'", 1),
     ("s*nction", "'s*nction': truncation '*' goes only at the end of a word", 1),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from monitor.errors import ParseError
+from monitor.fixture_server import FixtureServer, Route
 from monitor.sources.rss import RssOptions, RssSource
-from tests.conftest import FIXTURES
+from monitor.store import Store
+from tests.conftest import FIXTURES, fast_settings, poll
 
 
 def _parse(path: str, content_type: str | None = None, **options: object):  # type: ignore[no-untyped-def]
@@ -80,3 +83,81 @@ def test_feed_author_that_is_an_office_becomes_the_office() -> None:
     assert (doc.office, doc.authors) == ("Office of the Spokesperson", [])
     assert "&#8230;" not in doc.summary
     assert normalize(remarks, source_id="state", fetched_at=now).authors == ["Michael R. Pompeo"]
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+BAD_DATES = {
+    "feeds/atom-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T21:06:00Z")),
+        ("year 0", None),
+        ("good published, updated in year 10000", _utc("2018-11-21T00:00:00Z")),
+        ("last hour of 9999 west of UTC", None),
+        ("last hour of 9999 east of UTC", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+    "feeds/rdf-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T09:30:00Z")),
+        ("year 0", None),
+        ("year 12345", None),
+        ("last hour of 9999 west of UTC", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+    "feeds/rss-bad-dates.xml": [
+        ("good before", _utc("2018-11-20T21:06:00Z")),
+        ("last hour of 9999 west of UTC", None),
+        ("year 0", None),
+        ("good after", _utc("2018-11-22T10:00:00Z")),
+    ],
+}
+
+
+@pytest.mark.parametrize("path", list(BAD_DATES))
+def test_a_bad_date_costs_only_that_entry_its_date(path: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.normalize import normalize
+
+    fetched = datetime(2026, 12, 1, tzinfo=UTC)
+    documents = [normalize(i, source_id="t", fetched_at=fetched) for i in _parse(path)]
+    assert [(d.title, d.published_at) for d in documents] == BAD_DATES[path]
+    assert all(d.updated_at is None for d in documents)
+    # Every date kept can be shown in any reader's zone (emails use MONITOR_TIMEZONE).
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        for d in documents:
+            if d.published_at is not None:
+                d.published_at.astimezone(ZoneInfo(zone))
+
+
+def test_a_feed_with_bad_dates_is_polled_and_every_entry_stored(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    body = (FIXTURES / "feeds/atom-bad-dates.xml").read_bytes()
+    server.routes["/bad-dates"] = Route(body=body, content_type="application/atom+xml")
+    settings = fast_settings(tmp_path)
+    source = RssOptions(id="bad-dates", type="rss", url=server.url("/bad-dates"))
+    [result] = poll([source], Store.open(settings.database_url), settings)
+    assert (result.status, result.error, result.item_errors) == ("ok", None, [])
+    assert result.count("new") == 6
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("20181120T21:06:00Z", datetime(2018, 11, 20, 21, 6, tzinfo=UTC)),  # compact ISO
+        ("20181120", datetime(2018, 11, 20, tzinfo=UTC)),
+        ("1518478934", None),  # a Unix timestamp: feedparser alone reads 2015-07-03
+        ("12345-06-07", None),  # feedparser alone reads 2012-12-10
+    ],
+)
+def test_dates_feedparser_would_misread_are_no_dates(printed: str, expected: datetime) -> None:
+    source = RssSource(RssOptions(id="t", type="rss", url="https://e.org/f"))
+    body = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        f'<entry><title>a</title><link href="https://e.org/a"/><updated>{printed}</updated>'
+        "</entry></feed>"
+    ).encode()
+    [item] = source.parse(body, "https://e.org/f", "application/atom+xml")
+    assert item.published == expected
