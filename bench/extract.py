@@ -1,0 +1,326 @@
+"""Extraction benchmark on real pages and feeds (issue #9): our extractor vs well-kept ones.
+
+Over the article pages of Mozilla Readability's test suite in the shared corpus
+(`../shared/corpus/readability-test-pages/<page>/source.html`, with Readability's
+`expected.html` and `expected-metadata.json`), for each extractor:
+
+- body: token F1 of the extracted body text against the text of `expected.html`
+  (median, share of pages ≥ 0.9, share < 0.5, pages at 0, the worst five by name);
+- title: share of pages whose title has token F1 ≥ 0.8 with the expected metadata title;
+- time: median milliseconds per page (one run per page; the machine may be loaded).
+
+Token F1 (kept simple on purpose): a text's tokens are its lowercase word tokens
+(`\\w+`, Unicode-aware); with C = the size of the multiset intersection of the extracted
+and expected tokens, precision = C / extracted tokens, recall = C / expected tokens,
+F1 = 2PR / (P + R); 1.0 when both are empty, 0.0 when only one is.
+
+Extractors measured (each as the project would store its output):
+- current: `monitor.sources.article.extract_releases` with default `ArticleSelectors`
+  (as the pipeline calls it for `follow_links`), then `monitor.normalize.normalize`;
+- trafilatura: `bare_extraction(..., with_metadata=True, include_comments=False)`, its
+  text and title as they come;
+- readability-lxml: `Document(...).summary(html_partial=True)` through the project's
+  own `html_to_text`, title from `short_title()`;
+- hybrid: trafilatura's body, the current extractor's when trafilatura finds nothing;
+  the title from page metadata (`og:title`, JSON-LD `headline`), else trafilatura's.
+
+Then, over every feed file of the corpus, parse time per feed: `RssSource.parse` vs a
+raw `feedparser.parse` of the same bytes (median and total).
+
+Targets (issue #9): median F1 ≥ 0.97, ≥ 90% of pages ≥ 0.9, no page at 0 where Readability
+finds text; titles agree on ≥ 90%.
+
+    python bench/extract.py [--corpus PATH] [--only current,trafilatura] [--no-feeds]
+
+trafilatura and readability-lxml are not project dependencies: install them in your
+virtual environment to measure them (`pip install trafilatura readability-lxml`);
+an extractor whose package is missing is reported as such and skipped. The corpus is
+`$MONITOR_CORPUS` or `../shared/corpus` beside the repository; without it the benchmark
+says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import lxml.html
+
+from monitor.errors import ParseError
+from monitor.normalize import normalize
+from monitor.normalize.text import clean_line, html_to_text
+from monitor.sources.article import extract_releases
+from monitor.sources.base import ArticleSelectors
+from monitor.sources.rss import RssOptions, RssSource
+
+REPO = Path(__file__).resolve().parent.parent
+PAGE_URL = "http://fakehost/test/page.html"  # the URL Readability's own tests use
+FEED_FOLDERS = (
+    "feedparser-tests",
+    "feed-rs-fixtures",
+    "feedjira-sample-feeds",
+    "statedept-press-rss",
+    "whitehouse-briefings-rss",
+    "federal-register",
+)
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+_WORD = re.compile(r"\w+")
+
+
+def corpus_dir(explicit: str | None = None) -> Path:
+    """The shared corpus: --corpus, else $MONITOR_CORPUS, else ../shared/corpus."""
+    return Path(explicit or os.environ.get("MONITOR_CORPUS") or REPO.parent / "shared" / "corpus")
+
+
+def tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def token_f1(extracted: str, expected: str) -> float:
+    """Multiset overlap F1 of the lowercase word tokens of two texts."""
+    got, want = Counter(tokens(extracted)), Counter(tokens(expected))
+    if not got and not want:
+        return 1.0
+    common = sum((got & want).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(got.values()), common / sum(want.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def html_text(html: str) -> str:
+    """Every text node of an HTML fragment, space-joined (so words never run together)."""
+    if not html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    return " ".join(root.itertext())
+
+
+@dataclass
+class Page:
+    name: str
+    source: bytes
+    expected_text: str
+    expected_title: str
+
+
+def load_pages(corpus: Path) -> list[Page]:
+    pages = []
+    for folder in sorted((corpus / "readability-test-pages").iterdir()):
+        source = folder / "source.html"
+        if not source.is_file():
+            continue
+        meta = json.loads((folder / "expected-metadata.json").read_text("utf-8"))
+        expected = html_text((folder / "expected.html").read_text("utf-8"))
+        pages.append(Page(folder.name, source.read_bytes(), expected, meta.get("title") or ""))
+    return pages
+
+
+# -- extractors: page bytes → (body text, title) -------------------------------------------
+
+Extractor = Callable[[bytes], tuple[str, str]]
+
+
+def current(source: bytes) -> tuple[str, str]:
+    """What the pipeline stores for a followed article page today."""
+    raws = extract_releases(source, PAGE_URL, ArticleSelectors(), "text/html")
+    doc = normalize(raws[0], source_id="bench", fetched_at=NOW)
+    return doc.body, doc.title
+
+
+def trafilatura_extract(source: bytes) -> tuple[str, str]:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        source, url=PAGE_URL, with_metadata=True, include_comments=False
+    )
+    if doc is None:
+        return "", ""
+    return doc.text or "", doc.title or ""
+
+
+def readability_extract(source: bytes) -> tuple[str, str]:
+    from readability import Document as ReadabilityDocument
+
+    doc = ReadabilityDocument(source, url=PAGE_URL)
+    return html_to_text(doc.summary(html_partial=True)), clean_line(doc.short_title())
+
+
+_META_TITLE = (
+    '//meta[@property="og:title"]/@content',
+    '//meta[@name="twitter:title"]/@content',
+)
+
+
+def _metadata_title(source: bytes) -> str:
+    """The page's own title metadata: og:title, twitter:title, JSON-LD headline."""
+    root = lxml.html.fromstring(source)
+    for path in _META_TITLE:
+        found = [clean_line(str(v)) for v in root.xpath(path) if str(v).strip()]
+        if found:
+            return found[0]
+    for script in root.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        for obj in data if isinstance(data, list) else [data]:
+            if isinstance(obj, dict) and isinstance(obj.get("headline"), str):
+                return clean_line(obj["headline"])
+    return ""
+
+
+def hybrid(source: bytes) -> tuple[str, str]:
+    body, title = trafilatura_extract(source)
+    if not body.strip():
+        body = current(source)[0]
+    return body, _metadata_title(source) or title
+
+
+EXTRACTORS: dict[str, tuple[Extractor, str | None]] = {
+    # name: (function, the package it needs beyond the project's own)
+    "current": (current, None),
+    "trafilatura": (trafilatura_extract, "trafilatura"),
+    "readability-lxml": (readability_extract, "readability"),
+    "hybrid": (hybrid, "trafilatura"),
+}
+
+
+@dataclass
+class Scores:
+    name: str
+    f1: dict[str, float] = field(default_factory=dict)
+    title_f1: dict[str, float] = field(default_factory=dict)
+    ms: list[float] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def measure(name: str, extractor: Extractor, pages: list[Page]) -> Scores:
+    scores = Scores(name)
+    for page in pages:
+        started = time.perf_counter()
+        try:
+            body, title = extractor(page.source)
+        except Exception as err:  # noqa: BLE001 - a crash on one page is a figure, not the end
+            body, title = "", ""
+            scores.failures[page.name] = f"{type(err).__name__}: {err}"[:120]
+        scores.ms.append((time.perf_counter() - started) * 1000)
+        scores.f1[page.name] = token_f1(body, page.expected_text)
+        scores.title_f1[page.name] = token_f1(title, page.expected_title)
+    return scores
+
+
+def _share(values: list[float], test: Callable[[float], bool]) -> str:
+    return f"{sum(1 for v in values if test(v)) / len(values):.0%}" if values else "-"
+
+
+def print_pages(results: list[Scores], pages: list[Page]) -> None:
+    print(f"Article pages: {len(pages)} (Readability test pages; token F1 vs expected.html)\n")
+    head = ("extractor", "median F1", "F1≥0.9", "F1<0.5", "F1=0", "title≥0.8", "ms/page")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for s in results:
+        f1 = list(s.f1.values())
+        row = (
+            s.name,
+            f"{statistics.median(f1):.3f}",
+            _share(f1, lambda v: v >= 0.9),
+            _share(f1, lambda v: v < 0.5),
+            str(sum(1 for v in f1 if v == 0)),
+            _share(list(s.title_f1.values()), lambda v: v >= 0.8),
+            f"{statistics.median(s.ms):.1f}",
+        )
+        print("| " + " | ".join(row) + " |")
+    print("\nTargets: median F1 ≥ 0.97, ≥ 90% of pages ≥ 0.9, none at 0, titles ≥ 90%.")
+    for s in results:
+        worst = sorted(s.f1.items(), key=lambda kv: (kv[1], kv[0]))[:5]
+        print(f"\n{s.name}: worst five: " + ", ".join(f"{n} {v:.2f}" for n, v in worst))
+        for page_name, error in s.failures.items():
+            print(f"  {page_name}: failed: {error}")
+
+
+# -- feeds ---------------------------------------------------------------------------------
+
+
+def feed_files(corpus: Path) -> list[Path]:
+    return sorted(
+        path
+        for folder in FEED_FOLDERS
+        if (corpus / folder).is_dir()
+        for path in (corpus / folder).rglob("*")
+        if path.is_file() and path.suffix.lower() in FEED_SUFFIXES
+    )
+
+
+def print_feeds(corpus: Path) -> None:
+    files = feed_files(corpus)
+    source = RssSource(RssOptions(id="bench", url="https://example.org/feed"))
+    ours: list[float] = []
+    raw: list[float] = []
+    refused = 0
+    for path in files:
+        content = path.read_bytes()
+        started = time.perf_counter()
+        feedparser.parse(content)
+        raw.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        try:
+            source.parse(content, "https://example.org/feed", None)
+        except ParseError:
+            refused += 1
+        ours.append((time.perf_counter() - started) * 1000)
+    print(f"\nFeeds: {len(files)} files ({refused} refused by RssSource.parse)\n")
+    print("| parser | median ms/feed | p95 ms/feed | total s |")
+    print("|---|---|---|---|")
+    for name, times in (("RssSource.parse", ours), ("feedparser.parse (raw)", raw)):
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(
+            f"| {name} | {statistics.median(times):.2f} | {p95:.2f} | {sum(times) / 1000:.2f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", help="the shared corpus folder (default: ../shared/corpus)")
+    parser.add_argument(
+        "--only", default=",".join(EXTRACTORS), help="comma-separated extractors to measure"
+    )
+    parser.add_argument("--no-feeds", action="store_true", help="skip the feed parse timing")
+    args = parser.parse_args()
+    corpus = corpus_dir(args.corpus)
+    if not (corpus / "readability-test-pages").is_dir():
+        print(f"skipped: no shared corpus at {corpus} (set MONITOR_CORPUS or --corpus)")
+        return
+    pages = load_pages(corpus)
+    results = []
+    for name in args.only.split(","):
+        if name not in EXTRACTORS:
+            sys.exit(f"unknown extractor '{name}'; known: {', '.join(EXTRACTORS)}")
+        extractor, package = EXTRACTORS[name]
+        if package is not None:
+            try:
+                __import__(package)
+            except ImportError:
+                print(f"{name}: skipped, package '{package}' is not installed")
+                continue
+        results.append(measure(name, extractor, pages))
+    if results:
+        print_pages(results, pages)
+    if not args.no_feeds:
+        print_feeds(corpus)
+
+
+if __name__ == "__main__":
+    main()
