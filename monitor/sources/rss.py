@@ -107,8 +107,11 @@ class RssSource(Source):
             anchor = None
             if not link:
                 # No web address of its own: the release stands at the feed's home page,
-                # told apart by its guid, else by its title and date.
+                # told apart by its guid, else by its title and date, else (RSS 0.9x items
+                # with a description only) by its text.
                 identity = guid or f"{entry.get('title', '')}\x1f{published}"
+                if not guid and not entry.get("title") and published is None:
+                    identity = f"{entry.get('summary', '')}\x1f{_content(entry)}"
                 anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             try:
                 address = urljoin(url, link or home)

@@ -161,3 +161,19 @@ def test_dates_feedparser_would_misread_are_no_dates(printed: str, expected: dat
     ).encode()
     [item] = source.parse(body, "https://e.org/f", "application/atom+xml")
     assert item.published == expected
+
+
+def test_items_with_only_a_description_are_each_a_release() -> None:
+    # RSS 0.92 items may carry nothing but a description: no title, link, guid or date.
+    feed = (
+        b"<?xml version='1.0'?><rss version='0.92'><channel><title>Notes</title>"
+        b"<link>https://example.org/notes</link>"
+        b"<item><description>Treasury designated three entities today.</description></item>"
+        b"<item><description>The Secretary met the Foreign Minister.</description></item>"
+        b"</channel></rss>"
+    )
+    source = RssSource(RssOptions(id="t", type="rss", url="https://example.org/feed"))
+    items = source.parse(feed, "https://example.org/feed", None)
+    assert len(items) == 2
+    assert len({i.anchor for i in items}) == 2
+    assert "designated" in items[0].summary_html
