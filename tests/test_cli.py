@@ -83,7 +83,7 @@ def test_once_then_documents_then_show(server: FixtureServer, tmp_path: Path) ->
     assert dry.returncode == 1  # one source failed
     assert "U.S.-ROK Working Group" in dry.stdout and "dry run: nothing was stored" in dry.stdout
     assert "gone" in dry.stdout and "HTTP 404" in dry.stdout
-    assert "No documents stored." in monitor("documents", env=env).stdout
+    assert "No documents stored in" in monitor("documents", env=env).stdout
 
     once = monitor("once", "--source", "state", env=env)
     assert once.returncode == 0, once.stdout + once.stderr

@@ -125,6 +125,9 @@ def test_rules_test_on_an_empty_database_says_how_to_get_documents(tmp_path: Pat
     assert "0 matching documents." in result.stdout
     assert f"No documents are stored in {tmp_path}/m.db yet" in result.stdout
     assert "`monitor once`" in result.stdout and "`monitor demo`" in result.stdout
+    listing = cli("documents", env=env)
+    assert listing.exit_code == 0
+    assert listing.stdout.startswith(f"No documents stored in {tmp_path}/m.db yet")
 
 
 # -- 2. check catches rules that can never fire ----------------------------------------
@@ -441,7 +444,32 @@ def test_a_highlight_leaves_the_full_stop_outside() -> None:
     assert "**U.S.**" in us.stdout  # an abbreviation keeps its own dot
 
 
-def test_readme_mentions_the_demo_database() -> None:
+def test_readme_shows_what_the_demo_prints_at_the_end(demo: tuple[Path, str]) -> None:
+    _, out = demo
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "export MONITOR_DATABASE_URL=sqlite:///data/demo/monitor.db" in readme
+    block = readme.split("9 documents stored in", 1)[1].split("```", 1)[0]
+    assert ("9 documents stored in" + block).strip() in out
     assert "monitor channels list" in readme and "--ignore-filters" in readme
+
+
+def test_readme_rules_test_examples_work_on_the_demo_database(demo: tuple[Path, str]) -> None:
+    folder, _ = demo
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("Try a rule before relying on it.", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [
+        line.split("  #", 1)[0].strip()
+        for line in block.splitlines()
+        if "rules test" in line and "article.html" not in line  # a file of your own
+    ]
+    assert len(commands) == 3
+    env = {**_clean_env(), "MONITOR_DATABASE_URL": "sqlite:///data/demo/monitor.db"}
+    env["MONITOR_CONFIG_DIR"] = str(CONFIG)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    for command in commands:
+        result = subprocess.run(
+            command, shell=True, capture_output=True, text=True, timeout=120, cwd=folder, env=env
+        )
+        assert result.returncode in (0, 1), (command, result.stderr)
+        assert "Searched" in result.stdout, command
+        assert result.stderr == "", (command, result.stderr)

@@ -78,6 +78,13 @@ class State:
     def config(self) -> Config:
         return load_config(self.settings.config_dir)
 
+    def database(self) -> str:
+        """The database as a reader recognises it: a SQLite file's path, else the URL."""
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            return url.database
+        return url.render_as_string(hide_password=True)
+
     def stored_kinds(self) -> list[str]:
         """Kinds of the stored documents, if a database exists (none is created for this)."""
         try:
@@ -243,8 +250,13 @@ def documents(state: State, source_id: str | None, limit: int) -> None:
     rows = store.recent_documents(source_id, limit)
     if not rows and source_id:
         click.echo(f"No documents stored from source '{source_id}'.")
-        return
-    click.echo(documents_table(rows))
+    elif not rows:
+        click.echo(
+            f"No documents stored in {state.database()} yet: `monitor once` polls the sources "
+            "(`monitor demo` keeps a database of recorded releases; it says how to use it)."
+        )
+    else:
+        click.echo(documents_table(rows))
 
 
 MIN_PREFIX = 6

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
 from monitor.cli import PROGRESS_THRESHOLD, State, handles_errors, main
 from monitor.config import Config
@@ -136,14 +135,6 @@ def _find_rule(config: Config, rule_id: str | None, query_text: str | None) -> R
     return found
 
 
-def _where(database_url: str) -> str:
-    """The database as a reader recognises it: a SQLite file's path, else the URL."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database:
-        return url.database
-    return url.render_as_string(hide_password=True)
-
-
 def _rules_test(
     state: State,
     rule_id: str | None,
@@ -232,7 +223,7 @@ def _searched(
     """What part of the store was searched, so that '0 matching' has a visible reason."""
     if not stored:
         return (
-            f"No documents are stored in {_where(state.settings.database_url)} yet: "
+            f"No documents are stored in {state.database()} yet: "
             "`monitor once` polls the sources, or `monitor demo` stores recorded releases "
             "to try rules on (it says how)."
         )
