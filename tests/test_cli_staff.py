@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import main
+from monitor.store import Store
 from tests.conftest import CONFIG, FIXTURES, ROOT
 
 CLASS_NAMES = ("MonitorError", "ConfigError", "QuerySyntaxError", "StoreError", "Traceback")
@@ -473,3 +474,36 @@ def test_readme_rules_test_examples_work_on_the_demo_database(demo: tuple[Path, 
         assert result.returncode in (0, 1), (command, result.stderr)
         assert "Searched" in result.stdout, command
         assert result.stderr == "", (command, result.stderr)
+
+
+def test_store_reports_kinds_sources_and_newest_date_on_every_backend(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.models import Document
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    docs = [
+        Document(
+            id=f"d{i}",
+            source_id=source,
+            url=f"https://e.org/{i}",
+            title=f"Item {i}",
+            kind=kind,
+            published_at=published,
+            content_hash=str(i),
+            fetched_at=now,
+        )
+        for i, (source, kind, published) in enumerate(
+            [
+                ("a", "Media Note", datetime(2018, 11, 20, 21, 6, tzinfo=UTC)),
+                ("a", None, None),  # undated: its first-seen time counts
+                ("b", "Remarks", datetime(2018, 2, 12, tzinfo=UTC)),
+            ]
+        )
+    ]
+    store.record_poll("a", docs[:2], now=now)
+    store.record_poll("b", docs[2:], now=now)
+    assert store.document_kinds() == ["Media Note", "Remarks"]
+    assert store.document_sources() == ["a", "b"]
+    assert store.newest_date("b") == datetime(2018, 2, 12, tzinfo=UTC)
+    assert store.newest_date() == now
