@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
 import re
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,9 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+ID_CHARACTERS = "use lowercase letters, digits and '-'"
+
+
 def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
     """The option names valid at `loc` inside `model` (for did-you-mean hints)."""
     current: Any = model
@@ -177,6 +182,8 @@ def _describe(err: Any, model: type[BaseModel]) -> str:
         return f"unknown option '{field}'{_suggest(loc[-1], _fields_at(model, loc[:-1]))}"
     if err["type"] == "missing":
         return f"missing required option '{field}'"
+    if err["type"] == "string_pattern_mismatch" and loc[-1:] == ["id"]:
+        return f"'{field}': '{err['input']}' is not a valid id: {ID_CHARACTERS}"
     message = str(err["msg"]).removeprefix("Value error, ")
     return f"'{field}': {message}" if field else message
 
@@ -410,29 +417,123 @@ def parse_channels(loaded: LoadedYaml) -> dict[str, ChannelOptions]:
 
 @dataclass
 class Config:
-    """Everything in the config directory, validated."""
+    """Everything in the config directory, validated (with warnings that do not stop it)."""
 
     directory: Path
     sources: SourcesConfig
     rules: RuleSet
     channels: dict[str, ChannelOptions] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
-def load_config(directory: Path) -> Config:
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def _named(label: str, names: list[str], none: str) -> str:
+    """' (label: a, b, c)', the fallback when no name is close enough for a did-you-mean."""
+    if not names:
+        return f" ({none})"
+    shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    return f" ({label}: {shown})"
+
+
+def _check_rule_references(
+    loaded: LoadedYaml,
+    rules: RuleSet,
+    sources: SourcesConfig,
+    channels: dict[str, ChannelOptions],
+    channels_file: Path,
+    known_kinds: Iterable[str],
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for rules that can never fire as written.
+
+    An unknown channel or source id is an error (nothing would ever reach it); a source
+    glob that matches no source, a kind no source sets and no stored document has, and an
+    empty `notify` are warnings (the rule is valid, but likely not what was meant).
+    """
+    file = loaded.file
+    errors: list[str] = []
+    warnings: list[str] = []
+    entries = (loaded.data.get("rules") or []) if isinstance(loaded.data, dict) else []
+    index_of: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and str(entry.get("id")) not in index_of:
+            index_of[str(entry.get("id"))] = index
+    source_ids = sorted(s.id for s in sources.sources)
+    channel_names = sorted(channels)
+    kinds = {k.lower(): k for k in known_kinds}
+    kinds.update({s.kind.lower(): s.kind for s in sources.sources if s.kind})
+    for rule in rules.rules:
+        path: Path_ = ("rules", index_of.get(rule.id, -1))
+
+        def where(*parts: str | int, path: Path_ = path) -> str:
+            return f"{file}:{loaded.line_of((*path, *parts))}"
+
+        label = f"rule '{rule.id}'"
+        for number, name in enumerate(rule.notify):
+            if name not in channels:
+                hint = _suggest(name, channel_names) or _named(
+                    "channels", channel_names, f"{channels_file.name} defines none"
+                )
+                errors.append(f"{where('notify', number)}: {label}: unknown channel '{name}'{hint}")
+        if not rule.notify:
+            hint = _named("channels", channel_names, f"{channels_file.name} defines none")
+            warnings.append(
+                f"{where('notify')}: warning: {label}: 'notify' is empty, so its matches "
+                f"never alert anyone{hint}"
+            )
+        for number, pattern in enumerate(rule.sources):
+            if _is_glob(pattern):
+                if not any(fnmatch.fnmatchcase(i, pattern) for i in source_ids):
+                    hint = _named("sources", source_ids, "sources.yaml defines none")
+                    warnings.append(
+                        f"{where('sources', number)}: warning: {label}: '{pattern}' matches "
+                        f"no source in sources.yaml{hint}"
+                    )
+            elif pattern not in source_ids:
+                hint = _suggest(pattern, source_ids) or _named(
+                    "sources", source_ids, "sources.yaml defines none"
+                )
+                errors.append(
+                    f"{where('sources', number)}: {label}: unknown source '{pattern}'{hint}"
+                )
+        for number, pattern in enumerate(rule.kinds):
+            if any(fnmatch.fnmatchcase(k, pattern.lower()) for k in kinds):
+                continue
+            close = difflib.get_close_matches(pattern.lower(), list(kinds), n=1)
+            hint = (
+                f" (did you mean '{kinds[close[0]]}'?)"
+                if close
+                else _named("kinds known", sorted(kinds.values()), "none known yet")
+            )
+            warnings.append(
+                f"{where('kinds', number)}: warning: {label}: no source sets kind '{pattern}' "
+                f"and no stored document has it{hint}"
+            )
+    return errors, warnings
+
+
+def load_config(directory: Path, known_kinds: Iterable[str] = ()) -> Config:
     """Load and validate the config directory; raises ConfigError listing every problem.
 
     `rules.yaml` is optional (no rules: documents are stored, nothing matches).
+    `known_kinds` (the kinds of stored documents) sharpen the warnings about rules'
+    `kinds:` filters; the sources' own `kind` options are always known.
     """
     errors: list[str] = []
+    warnings: list[str] = []
     sources: SourcesConfig | None = None
     rules = RuleSet([])
+    rules_yaml: LoadedYaml | None = None
     try:
         sources = parse_sources(load_yaml(directory / "sources.yaml"))
     except ConfigError as err:
         errors += err.messages
     if (directory / "rules.yaml").exists():
         try:
-            rules = parse_rules(load_yaml(directory / "rules.yaml"))
+            rules_yaml = load_yaml(directory / "rules.yaml")
+            rules = parse_rules(rules_yaml)
         except ConfigError as err:
             errors += err.messages
     channels: dict[str, ChannelOptions] = {}
@@ -442,20 +543,12 @@ def load_config(directory: Path) -> Config:
             channels = parse_channels(load_yaml(channels_file))
         except ConfigError as err:
             errors += err.messages
-    if not errors:
-        rules_file = directory / "rules.yaml"
-        for rule in rules.rules:
-            for name in rule.notify:
-                if name not in channels:
-                    hint = _suggest(name, sorted(channels)) or (
-                        f" (channels: {', '.join(sorted(channels))})"
-                        if channels
-                        else f" ({channels_file.name} defines none)"
-                    )
-                    errors.append(
-                        f"{rules_file}:{rule.line}: rule '{rule.id}': "
-                        f"unknown channel '{name}'{hint}"
-                    )
+    if not errors and sources is not None and rules_yaml is not None:
+        errors, warnings = _check_rule_references(
+            rules_yaml, rules, sources, channels, channels_file, known_kinds
+        )
     if errors or sources is None:
         raise ConfigError(errors)
-    return Config(directory=directory, sources=sources, rules=rules, channels=channels)
+    return Config(
+        directory=directory, sources=sources, rules=rules, channels=channels, warnings=warnings
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,15 +35,20 @@ def run_demo(
     echo: Callable[[str], None] = print,
     out_dir: Path = Path("data/demo"),
 ) -> int:
-    """Two poll cycles over the fixtures, alerts written to `out_dir`; returns documents stored."""
+    """Two poll cycles over the fixtures; returns documents stored.
+
+    Alerts are written to `out_dir` instead of being sent, and the database is kept there
+    (`monitor.db`, replaced at each run) so that rules can be tried on what was stored.
+    """
     config = load_config(config_dir)
     routes = load_url_map(fixtures_dir)
-    with (
-        tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp,
-        FixtureServer(routes) as server,
-    ):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / "monitor.db"
+    for stale in (database, *(database.with_name(database.name + x) for x in ("-wal", "-shm"))):
+        stale.unlink(missing_ok=True)  # each demo starts from an empty database
+    with FixtureServer(routes) as server:
         settings = Settings(
-            database_url=f"sqlite:///{tmp}/demo.db",
+            database_url=f"sqlite:///{database}",
             host_delay=0.0,
             fetch_attempts=1,
             config_dir=config_dir,
@@ -52,8 +56,8 @@ def run_demo(
         store = Store.open(settings.database_url)
         echo(f"Serving {len(routes)} recorded responses from {fixtures_dir} at {server.base_url}")
         echo(
-            f"Polling {len(config.sources.sources)} sources from {config_dir / 'sources.yaml'}; "
-            f"throw-away database {settings.database_url}\n"
+            f"Polling {len(config.sources.sources)} sources from {config_dir / 'sources.yaml'} "
+            f"into {database}\n"
         )
 
         channels = build_channels(config.channels, settings, **file_transports(out_dir))
@@ -66,21 +70,29 @@ def run_demo(
                 sent = await deliver_due(store, channels, settings)
                 return first, await _cycle(config_dir, ctx), sent
 
-        first, second, sent = asyncio.run(both_cycles())
-        echo("== First poll ==")
-        echo(changes_table(first))
-        echo("")
-        echo(summary_table(first))
-        echo(f"\n== Rule matches ({len(config.rules)} rules in {config_dir / 'rules.yaml'}) ==")
-        echo(matches_report(first))
-        echo(f"\n== Alerts delivered ({len(sent)}), written to {out_dir}/ instead of sent ==")
-        echo(deliveries_table(sent))
-        echo("\n== Second poll (nothing changed: conditional GETs answered 304) ==")
-        echo(summary_table(second))
-        count = store.count_documents()
-        store.close()
-        echo(
-            f"\n{count} documents stored. Try: monitor documents / monitor show ID "
-            "(on your own database after `monitor once`)."
-        )
-        return count
+        try:
+            first, second, sent = asyncio.run(both_cycles())
+            count = store.count_documents()
+        finally:
+            store.close()
+    echo("== First poll ==")
+    echo(changes_table(first))
+    echo("")
+    echo(summary_table(first))
+    echo(f"\n== Rule matches ({len(config.rules)} rules in {config_dir / 'rules.yaml'}) ==")
+    echo(matches_report(first))
+    echo(f"\n== Alerts delivered ({len(sent)}), written to {out_dir}/ instead of sent ==")
+    echo(deliveries_table(sent))
+    echo("\n== Second poll (nothing changed: conditional GETs answered 304) ==")
+    echo(summary_table(second))
+    echo(
+        f"\n{count} documents stored in {database} (the next `monitor demo` replaces it).\n"
+        "Try rules on them from this folder (your own database, which `monitor once` "
+        "fills, is not touched):\n"
+        f"  export MONITOR_DATABASE_URL=sqlite:///{database}\n"
+        "  monitor rules test biegun\n"
+        "  monitor rules test --query '\"Special Representative\" NEAR/5 Korea'\n"
+        "  monitor documents\n"
+        "  unset MONITOR_DATABASE_URL   # back to your own database"
+    )
+    return count

@@ -19,11 +19,15 @@ def _cut(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(headers: list[str], rows: Iterable[list[str]], widths: list[int]) -> str:
-    """A fixed-width table; the last column takes whatever it needs."""
+def table(headers: list[str], rows: Iterable[list[str]], widths: list[int | None]) -> str:
+    """A fixed-width table; the last column, and columns of width None, take what they need."""
+    every = [headers, *rows]
+    fixed = [
+        w if w is not None else max(len(row[i]) for row in every) for i, w in enumerate(widths)
+    ]
     lines = []
-    for cells in [headers, *rows]:
-        padded = [_cut(c, w).ljust(w) for c, w in zip(cells[:-1], widths, strict=False)]
+    for cells in every:
+        padded = [_cut(c, w).ljust(w) for c, w in zip(cells[:-1], fixed, strict=False)]
         lines.append("  ".join([*padded, cells[-1]]).rstrip())
     return "\n".join(lines)
 
@@ -69,6 +73,7 @@ def summary_table(results: list[PollResult]) -> str:
 
 
 def documents_table(rows: list[Any]) -> str:
+    """Stored documents, one line each, with when they were stored and published."""
     if not rows:
         return "No documents stored."
     body = [
@@ -76,6 +81,7 @@ def documents_table(rows: list[Any]) -> str:
             row.id[:12],
             row.source_id,
             row.kind or "-",
+            _when(row.first_seen_at),
             _when(row.published_at),
             str(row.version),
             row.title,
@@ -83,7 +89,9 @@ def documents_table(rows: list[Any]) -> str:
         for row in rows
     ]
     return table(
-        ["ID", "SOURCE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"], body, [12, 24, 14, 16, 2]
+        ["ID", "SOURCE", "KIND", "STORED (UTC)", "PUBLISHED (UTC)", "V", "TITLE"],
+        body,
+        [12, 24, 14, 16, 16, 2],
     )
 
 

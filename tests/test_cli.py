@@ -83,7 +83,7 @@ def test_once_then_documents_then_show(server: FixtureServer, tmp_path: Path) ->
     assert dry.returncode == 1  # one source failed
     assert "U.S.-ROK Working Group" in dry.stdout and "dry run: nothing was stored" in dry.stdout
     assert "gone" in dry.stdout and "HTTP 404" in dry.stdout
-    assert "No documents stored." in monitor("documents", env=env).stdout
+    assert "No documents stored in" in monitor("documents", env=env).stdout
 
     once = monitor("once", "--source", "state", env=env)
     assert once.returncode == 0, once.stdout + once.stderr
@@ -107,14 +107,14 @@ def test_show_unknown_id_is_a_clear_error(tmp_path: Path) -> None:
     result = monitor("show", "abcdef123", env=env)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "MonitorError: No document with id 'abcdef123' (see `monitor documents`)"
+        "No document with id 'abcdef123' (see `monitor documents`)"
     )
 
 
 def test_unknown_source_is_a_clear_error() -> None:
     result = monitor("once", "--source", "state-press", "--dry-run")
     assert result.returncode == 1
-    assert "ConfigError: No source with id 'state-press'" in result.stderr
+    assert result.stderr.startswith("No source with id 'state-press'")
     assert "Traceback" not in result.stderr
 
 
@@ -151,7 +151,7 @@ def test_rules_test_on_files_exits_like_grep() -> None:
     query = monitor("rules", "test", "--query", '"dropping sanctions"', "--file", page)
     assert query.returncode == 0 and "**dropping sanctions**" in query.stdout
     bad = monitor("rules", "test", "--query", "sanction* NEAR/3 (", "--file", page)
-    assert bad.returncode == 2 and "QuerySyntaxError: missing ')' at column 19" in bad.stderr
+    assert bad.returncode == 2 and "query: missing ')' at column 19" in bad.stderr
     unknown = monitor("rules", "test", "beigun", "--file", page)
     assert unknown.returncode == 2
     assert "No rule with id 'beigun' (did you mean 'biegun'?)" in unknown.stderr

@@ -57,7 +57,7 @@ BAD_CASES = [
     (
         "bad-id",
         "  - id: Bad_Id\n    type: rss\n    url: https://e.org/\n",
-        "sources.yaml:5: source 'Bad_Id': 'id': String should match pattern",
+        "sources.yaml:5: source 'Bad_Id': 'id': 'Bad_Id' is not a valid id: use lowercase letters",
     ),
     (
         "missing-url",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import logging
 import sys
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from monitor.alerts import build_channels
 from monitor.alerts.worker import deliver_due
@@ -38,7 +40,7 @@ PROGRESS_THRESHOLD = 2000
 
 
 def _fail(err: MonitorError, code: int = 1) -> None:
-    click.echo(f"{type(err).__name__}: {err}", err=True)
+    click.echo(str(err), err=True)  # the message names the thing; a class name would not
     sys.exit(code)
 
 
@@ -76,6 +78,46 @@ class State:
     def config(self) -> Config:
         return load_config(self.settings.config_dir)
 
+    def database(self) -> str:
+        """The database as a reader recognises it: a SQLite file's path, else the URL."""
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            return url.database
+        return url.render_as_string(hide_password=True)
+
+    def stored_kinds(self) -> list[str]:
+        """Kinds of the stored documents, if a database exists (none is created for this)."""
+        try:
+            url = make_url(self.settings.database_url)
+            if url.get_backend_name() == "sqlite" and not (
+                url.database and url.database != ":memory:" and Path(url.database).exists()
+            ):
+                return []
+            store = Store.open(self.settings.database_url, migrate=False)
+        except Exception:  # noqa: BLE001 - the kinds only sharpen warnings; check goes on
+            return []
+        self._stores.append(store)
+        try:
+            return store.document_kinds()
+        except MonitorError:  # an empty or older database: compare with the sources only
+            return []
+
+    def check_source(self, store: Store, source_id: str) -> None:
+        """Refuse a source id that is neither configured nor among the stored documents."""
+        stored = store.document_sources()
+        if source_id in stored:
+            return
+        try:
+            configured = [s.id for s in self.config().sources.sources]
+        except ConfigError:
+            configured = []
+        if source_id in configured:
+            return
+        known = sorted(set(stored) | set(configured))
+        close = difflib.get_close_matches(source_id, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (sources: {', '.join(known)})"
+        raise MonitorError(f"No source with id '{source_id}'{hint if known else ''}")
+
     def store(self) -> Store:
         store = Store.open(self.settings.database_url)
         self._stores.append(store)
@@ -112,17 +154,21 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
 @main.command()
 @click.pass_obj
 def check(state: State) -> None:
-    """Validate the config files; exit 1 listing every error as file:line."""
+    """Validate the config files; exit 1 listing every error as file:line (warnings too)."""
     try:
-        config = state.config()
+        config = load_config(state.settings.config_dir, known_kinds=state.stored_kinds())
     except ConfigError as err:
         for message in err.messages:
             click.echo(message, err=True)
         sys.exit(1)
+    for warning in config.warnings:
+        click.echo(warning, err=True)
     sources, rules_count = len(config.sources.sources), len(config.rules)
+    warned = len(config.warnings)
+    note = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
     click.echo(
         f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "
-        f"in {config.directory}"
+        f"in {config.directory}{note}"
     )
 
 
@@ -197,9 +243,23 @@ def demo(state: State, fixtures: Path | None) -> None:
 @click.pass_obj
 @handles_errors
 def documents(state: State, source_id: str | None, limit: int) -> None:
-    """List stored documents, newest first."""
+    """List stored documents, newest first by when monitor stored them (STORED)."""
     store = state.store()
-    click.echo(documents_table(store.recent_documents(source_id, limit)))
+    if source_id:
+        state.check_source(store, source_id)
+    rows = store.recent_documents(source_id, limit)
+    if not rows and source_id:
+        click.echo(f"No documents stored from source '{source_id}'.")
+    elif not rows:
+        click.echo(
+            f"No documents stored in {state.database()} yet: `monitor once` polls the sources "
+            "(`monitor demo` keeps a database of recorded releases; it says how to use it)."
+        )
+    else:
+        click.echo(documents_table(rows))
+
+
+MIN_PREFIX = 6
 
 
 @main.command()
@@ -208,9 +268,17 @@ def documents(state: State, source_id: str | None, limit: int) -> None:
 @click.pass_obj
 @handles_errors
 def show(state: State, doc_id: str, version: int | None) -> None:
-    """Print one stored Document as JSON (an id prefix of 6+ characters is enough)."""
+    """Print one stored Document as JSON (an id prefix of 6+ characters is enough).
+
+    `monitor rules test RULE --file` reads what this prints.
+    """
+    if len(doc_id) < MIN_PREFIX:
+        raise MonitorError(
+            f"'{doc_id}' is too short: give at least {MIN_PREFIX} characters of a document id "
+            "(see `monitor documents`)"
+        )
     store = state.store()
-    ids = [doc_id] if len(doc_id) >= 24 else store.find_ids(doc_id) if len(doc_id) >= 6 else []
+    ids = [doc_id] if len(doc_id) >= 24 else store.find_ids(doc_id)
     if len(ids) > 1:
         raise MonitorError(f"'{doc_id}' matches several documents: {', '.join(ids)}")
     document = store.document(ids[0], version) if ids else None

@@ -1,17 +1,20 @@
-"""`monitor alerts` (history, retry) and `monitor channels test`."""
+"""`monitor alerts` (history, retry) and `monitor channels list` / `test`."""
 
 from __future__ import annotations
 
 import asyncio
 import difflib
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import click
 
 from monitor.alerts import build_channels
-from monitor.alerts.base import Outcome, Sent, sample_alert
+from monitor.alerts.base import ChannelOptions, Outcome, Sent, sample_alert
+from monitor.alerts.email import EmailOptions
+from monitor.alerts.webhook import WebhookOptions
 from monitor.cli import State, _fail, handles_errors, main
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.report import table
 
 
@@ -20,7 +23,10 @@ from monitor.report import table
 @click.option("--limit", default=50, show_default=True, help="How many to list.")
 @click.pass_context
 def alerts(ctx: click.Context, failed: bool, limit: int) -> None:
-    """Alert history and delivery state (newest first); `alerts retry` re-queues."""
+    """Alert history and delivery state, the alerts queued most recently first.
+
+    `monitor alerts retry` re-queues dead or failing alerts.
+    """
     if ctx.invoked_subcommand is not None:
         return
     state: State = ctx.obj
@@ -72,6 +78,39 @@ def channels() -> None:
     """Alert channels from channels.yaml."""
 
 
+def _destination(options: ChannelOptions) -> str:
+    """Where a channel sends, without secrets: a webhook URL's path often is one."""
+    if isinstance(options, WebhookOptions):
+        url = urlsplit(options.url)
+        return f"{url.scheme}://{url.netloc}/… ({options.format})"
+    if isinstance(options, EmailOptions):
+        cc = f"; cc {', '.join(options.cc)}" if options.cc else ""
+        digest = f"; digest every {options.digest}" if options.digest else ""
+        return f"{', '.join(options.to)}{cc}{digest}"
+    return "-"
+
+
+@channels.command("list")
+@click.pass_obj
+@handles_errors
+def channels_list(state: State) -> None:
+    """Show every channel, where it sends, and the rules that notify it."""
+    config = state.config()
+    if not config.channels:
+        click.echo(f"No channels in {config.directory / 'channels.yaml'}.")
+        return
+    rows = [
+        [
+            name,
+            options.type,
+            _destination(options),
+            ", ".join(r.id for r in config.rules.rules if name in r.notify) or "-",
+        ]
+        for name, options in sorted(config.channels.items())
+    ]
+    click.echo(table(["CHANNEL", "TYPE", "SENDS TO", "RULES"], rows, [None, None, None]))
+
+
 @channels.command("test")
 @click.argument("name")
 @click.pass_obj
@@ -80,9 +119,15 @@ def channels_test(state: State, name: str) -> None:
     """Send a test alert through one channel now (not through the outbox)."""
     config = state.config()
     if name not in config.channels:
-        close = difflib.get_close_matches(name, sorted(config.channels), n=1)
+        names = sorted(config.channels)
+        close = difflib.get_close_matches(name, names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"No channel named '{name}'{hint}")
+        known = (
+            f"; channels: {', '.join(names)} (see `monitor channels list`)"
+            if names
+            else f"; {config.directory / 'channels.yaml'} defines none"
+        )
+        raise MonitorError(f"No channel named '{name}'{hint}{known}")
     channel = build_channels({name: config.channels[name]}, state.settings)[name]
 
     async def send_test() -> Outcome:

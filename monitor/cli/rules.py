@@ -5,18 +5,22 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from monitor.cli import PROGRESS_THRESHOLD, State, handles_errors, main
+from monitor.config import Config
 from monitor.documents_io import documents_from_file
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.models import Document
 from monitor.report import table
 from monitor.rules import Rule, RuleSet, parse_query
+from monitor.rules.query import QuerySyntaxError
 from monitor.sources.base import parse_interval
+from monitor.store import Store
 
 
 @main.group()
@@ -37,20 +41,13 @@ def rules_list(state: State) -> None:
         [
             rule.id,
             ", ".join(rule.notify) or "-",
-            "; ".join(
-                part
-                for part in (
-                    f"sources {', '.join(rule.sources)}" if rule.sources else "",
-                    f"kinds {', '.join(rule.kinds)}" if rule.kinds else "",
-                )
-                if part
-            )
-            or "all documents",
+            _filters(rule) or "all documents",
             f"{rule.name}: {' '.join(rule.query.split())}",
         ]
         for rule in config.rules.rules
     ]
-    click.echo(table(["RULE", "NOTIFY", "APPLIES TO", "NAME: QUERY"], rows, [18, 28, 18]))
+    # Widths fit the content: a filter cut short would hide which sources a rule watches.
+    click.echo(table(["RULE", "NOTIFY", "APPLIES TO", "NAME: QUERY"], rows, [None, None, None]))
 
 
 def _parse_age(text: str) -> timedelta:
@@ -61,16 +58,39 @@ def _parse_age(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _filters(rule: Rule) -> str:
+    parts = [
+        f"sources {', '.join(rule.sources)}" if rule.sources else "",
+        f"kinds {', '.join(rule.kinds)}" if rule.kinds else "",
+    ]
+    return "; ".join(part for part in parts if part)
+
+
 @rules.command("test")
 @click.argument("rule_id", required=False)
 @click.option("--query", "query_text", metavar="Q", help="Test this query instead of a rule.")
 @click.option("--since", metavar="AGE", help="Only documents published in the last AGE (30d).")
-@click.option("--source", "source_id", metavar="ID", help="Only this source's documents.")
+@click.option(
+    "--source",
+    "source_id",
+    metavar="ID",
+    help="Only this source's documents (with --file: read the file as this source's).",
+)
 @click.option(
     "--file",
     "file_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Test against a file (.xml/.rss/.atom feed, .html page, .txt/.md, .json).",
+    help="Test against a file (.xml/.rss/.atom feed, .html page, .txt/.md, .json as "
+    "`monitor show` prints it).",
+)
+@click.option(
+    "--ignore-filters",
+    is_flag=True,
+    help="Test the rule's query alone, without its sources/kinds filters.",
 )
 @click.pass_obj
 def rules_test(
@@ -80,15 +100,39 @@ def rules_test(
     since: str | None,
     source_id: str | None,
     file_path: Path | None,
+    ignore_filters: bool,
 ) -> None:
     """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error."""
     try:
-        count = _rules_test(state, rule_id, query_text, since, source_id, file_path)
+        count, notes = _rules_test(
+            state, rule_id, query_text, since, source_id, file_path, ignore_filters
+        )
     except MonitorError as err:
-        click.echo(f"{type(err).__name__}: {err}", err=True)
+        click.echo(str(err), err=True)
         sys.exit(2)
-    click.echo(f"\n{count} matching document{'s' if count != 1 else ''}.")
+    click.echo(f"\n{_plural(count, 'matching document')}.")
+    for note in notes:
+        click.echo(note)
     sys.exit(0 if count else 1)
+
+
+def _find_rule(config: Config, rule_id: str | None, query_text: str | None) -> Rule:
+    if bool(rule_id) == bool(query_text):
+        raise MonitorError("give a RULE_ID or --query 'Q' (one of them)")
+    if query_text:
+        try:
+            ast = parse_query(query_text, config.rules.lists)
+        except QuerySyntaxError as err:
+            raise MonitorError(f"query: {err}") from None
+        return Rule(id="query", name="--query", query=query_text, ast=ast)
+    found = config.rules.get(rule_id or "")
+    if found is None:
+        ids = sorted(r.id for r in config.rules.rules)
+        close = difflib.get_close_matches(rule_id or "", ids, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        known = f"; rules: {', '.join(ids)}" if ids else f"; {config.directory}/rules.yaml has none"
+        raise MonitorError(f"No rule with id '{rule_id}'{hint}{known}")
+    return found
 
 
 def _rules_test(
@@ -98,41 +142,43 @@ def _rules_test(
     since: str | None,
     source_id: str | None,
     file_path: Path | None,
-) -> int:
-    if bool(rule_id) == bool(query_text):
-        raise MonitorError("give a RULE_ID or --query 'Q' (one of them)")
+    ignore_filters: bool,
+) -> tuple[int, list[str]]:
+    """(matching documents, notes on what was searched and what the filters left out)."""
     config = state.config()
-    if query_text:
-        rule = Rule(
-            id="query",
-            name="--query",
-            query=query_text,
-            ast=parse_query(query_text, config.rules.lists),
-        )
-    else:
-        found = config.rules.get(rule_id or "")
-        if found is None:
-            ids = [r.id for r in config.rules.rules]
-            close = difflib.get_close_matches(rule_id or "", ids, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"No rule with id '{rule_id}'{hint}")
-        rule = found
-    ruleset = RuleSet([rule], config.rules.lists)
+    rule = _find_rule(config, rule_id, query_text)
+    # The query alone is matched; the filters are applied here, to count what they exclude.
+    ruleset = RuleSet([replace(rule, sources=(), kinds=())], config.rules.lists)
+    notes: list[str] = []
+    total = None
     if file_path is not None:
-        docs: Iterable[Document] = documents_from_file(file_path)
-        total = None
+        file_docs = documents_from_file(file_path)
+        if source_id:
+            config.sources.get(source_id)  # an unknown id is an error that suggests one
+            file_docs = [d.model_copy(update={"source_id": source_id}) for d in file_docs]
+        docs: Iterable[Document] = file_docs
+        notes.append(f"Searched {_plural(len(file_docs), 'document')} in {file_path}.")
     else:
         store = state.store()
+        if source_id:
+            state.check_source(store, source_id)
         cutoff = datetime.now(UTC) - _parse_age(since) if since else None
+        stored = store.count_documents()
         total = store.count_documents(cutoff, source_id)
         docs = store.iter_documents(cutoff, source_id)
+        notes.append(_searched(store, stored, total, cutoff, since, source_id, state))
     bold = sys.stdout.isatty()
-    count = 0
+    count = excluded = 0
+    excluded_from_file = False
 
     def show(doc: Document) -> None:
-        nonlocal count
+        nonlocal count, excluded, excluded_from_file
         matches = ruleset.match(doc)
         if not matches:
+            return
+        if not ignore_filters and not rule.applies_to(doc):
+            excluded += 1
+            excluded_from_file |= file_path is not None and doc.source_id == "file"
             return
         count += 1
         m = matches[0]
@@ -150,4 +196,49 @@ def _rules_test(
     else:
         for doc in docs:
             show(doc)
-    return count
+    if excluded and excluded_from_file and rule.sources:
+        notes.append(
+            f"{_plural(excluded, 'document')} in the file match the query, but rule "
+            f"'{rule.id}' only applies to sources {', '.join(rule.sources)} and documents "
+            "read from a file have no source: --ignore-filters tests the query alone "
+            "(or --source ID reads the file as that source's)."
+        )
+    elif excluded:
+        notes.append(
+            f"{_plural(excluded, 'more document')} match the query but not the rule's "
+            f"filters ({_filters(rule)}): --ignore-filters tests the query alone."
+        )
+    return count, notes
+
+
+def _searched(
+    store: Store,
+    stored: int,
+    searched: int,
+    cutoff: datetime | None,
+    since: str | None,
+    source_id: str | None,
+    state: State,
+) -> str:
+    """What part of the store was searched, so that '0 matching' has a visible reason."""
+    if not stored:
+        return (
+            f"No documents are stored in {state.database()} yet: "
+            "`monitor once` polls the sources, or `monitor demo` stores recorded releases "
+            "to try rules on (it says how)."
+        )
+    if cutoff is None and source_id is None:
+        return f"Searched all {_plural(stored, 'stored document')}."
+    scope = []
+    if source_id:
+        scope.append(f"from source '{source_id}'")
+    if cutoff is not None:
+        scope.append(f"published since {cutoff:%Y-%m-%d %H:%M} UTC (--since {since})")
+    line = f"Searched {searched} of {_plural(stored, 'stored document')}: {', '.join(scope)}"
+    if cutoff is not None:
+        older = store.count_documents(None, source_id) - searched
+        newest = store.newest_date(source_id)
+        if older and newest is not None:
+            line += f"; {older} {'is' if older == 1 else 'are'} older (the newest was published "
+            line += f"{newest:%Y-%m-%d})"
+    return line + "."

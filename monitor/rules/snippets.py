@@ -106,8 +106,9 @@ def build_snippet(
 
 
 def _dotted_end(text: str, start: int, end: int) -> int:
-    """ "U.S." keeps its last dot when highlighted."""
-    if end < len(text) and text[end] == "." and "." in text[start:end]:
+    """ "U.S." keeps its last dot when highlighted; "Steven T. Mnuchin." does not."""
+    last_word = text[start:end].rsplit(None, 1)[-1]
+    if end < len(text) and text[end] == "." and "." in last_word:
         return end + 1
     return end
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -837,3 +837,28 @@ class Store:
             for row in rows:
                 yield Document.model_validate(row.data)
             last = rows[-1].id
+
+    def document_kinds(self) -> list[str]:
+        """The kinds stored documents have (for checking rules' `kinds:` filters)."""
+        query = select(documents.c.kind).where(documents.c.kind.is_not(None)).distinct()
+        with self._transaction() as conn:
+            return sorted(row.kind for row in conn.execute(query))
+
+    def document_sources(self) -> list[str]:
+        """The sources that stored documents came from."""
+        with self._transaction() as conn:
+            rows = conn.execute(select(documents.c.source_id).distinct()).all()
+        return sorted(row.source_id for row in rows)
+
+    def newest_date(self, source_id: str | None = None) -> datetime | None:
+        """The latest publication date (first-seen time when undated) of stored documents."""
+        query = self._documents_filter(
+            select(func.max(func.coalesce(documents.c.published_at, documents.c.first_seen_at))),
+            None,
+            source_id,
+        )
+        with self._transaction() as conn:
+            value = conn.execute(query).scalar_one()
+        if isinstance(value, str):  # SQLite hands back the aggregate as text
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
