@@ -35,9 +35,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import format_datetime
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,9 @@ class Feeds:
 
     def publish(self, count: int) -> None:
         count = min(count, self.total)
-        visible = [count // self.feeds + (1 if f < count % self.feeds else 0) for f in range(self.feeds)]
+        visible = [
+            count // self.feeds + (1 if f < count % self.feeds else 0) for f in range(self.feeds)
+        ]
         for f, n in enumerate(visible):
             if n != self.visible[f] or f"/feed{f:02d}.rss" not in self.server.routes:
                 self.server.routes[f"/feed{f:02d}.rss"] = Route(
@@ -280,7 +282,8 @@ class Figures:
                 f"received    {self.received}",
                 f"duplicates  {self.duplicates} "
                 f"({self.new_key_duplicates} under a new idempotency key / Message-ID)",
-                f"lost        {self.lost}" + (f": {', '.join(self.lost_tokens[:20])}" if self.lost else ""),
+                f"lost        {self.lost}"
+                + (f": {', '.join(self.lost_tokens[:20])}" if self.lost else ""),
                 f"outbox      {', '.join(f'{k} {v}' for k, v in sorted(self.outbox.items()))}",
                 *(f"note: {f}" for f in self.failures),
             ]
@@ -345,6 +348,22 @@ def _wait(check: Callable[[], bool], timeout: float, step: float = 0.05) -> bool
     return check()
 
 
+def _live(
+    process: subprocess.Popen[bytes],
+    seconds: float,
+    *,
+    until: int | None = None,
+    received: Received | None = None,
+) -> None:
+    """Let the process run for `seconds`, or until it exits or `until` messages arrived."""
+
+    def over() -> bool:
+        arrived = until is not None and received is not None and received.count() >= until
+        return arrived or process.poll() is not None
+
+    _wait(over, seconds, 0.01)
+
+
 def crash_loop(
     *,
     kills: int,
@@ -365,9 +384,11 @@ def crash_loop(
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    with FixtureServer() as server, smtp_server(received) as smtp_port, database(
-        backend, workdir
-    ) as db_url:
+    with (
+        FixtureServer() as server,
+        smtp_server(received) as smtp_port,
+        database(backend, workdir) as db_url,
+    ):
         server.routes["/hook"] = webhook_receiver(received)
         # A sender killed mid-request resets its connection: expected here, not worth the
         # traceback socketserver would print for each one.
@@ -386,20 +407,13 @@ def crash_loop(
             process = _spawn(command, env, log)
             if command == "once":
                 onces += 1
-                _wait(lambda: process.poll() is not None, rng.uniform(0.3, max_life))
+                _live(process, rng.uniform(0.3, max_life))
             elif rng.random() < 0.5:
-                # Anywhere in start-up, migration, the first polls or deliveries.
-                runs += 1
-                _wait(lambda: process.poll() is not None, rng.uniform(0.2, max_life))
+                runs += 1  # killed anywhere: start-up, migration, first polls, deliveries
+                _live(process, rng.uniform(0.2, max_life))
             else:
-                # In the middle of a delivery run: just after a message arrived.
-                runs += 1
-                before = received.count()
-                _wait(
-                    lambda: received.count() > before or process.poll() is not None,
-                    max_life + 4,
-                    0.01,
-                )
+                runs += 1  # killed in the middle of a delivery run: just after a message
+                _live(process, max_life + 4, until=received.count() + 1, received=received)
                 time.sleep(rng.uniform(0.0, 0.3))
             if _kill(process):
                 done += 1
@@ -433,7 +447,9 @@ def crash_loop(
                 _kill(process)
                 failures.append("the final `monitor run` did not stop within 30 s of SIGTERM")
         else:
-            failures.append(f"the final `monitor run` exited with {process.returncode}:\n{_tail(log)}")
+            failures.append(
+                f"the final `monitor run` exited with {process.returncode}:\n{_tail(log)}"
+            )
         drain = time.monotonic() - drain_started
         try:
             states = outbox_states(db_url)
@@ -477,7 +493,9 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--items", type=int, default=15)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--max-life", type=float, default=6.0, help="longest life before a kill (s)")
+    parser.add_argument(
+        "--max-life", type=float, default=6.0, help="longest life before a kill (s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
