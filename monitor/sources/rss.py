@@ -93,8 +93,9 @@ class RssSource(Source):
             items.append(
                 RawItem(
                     url=urljoin(url, link),
-                    title=entry.get("title", ""),
-                    summary_html=entry.get("summary", ""),
+                    # feedparser gives None for an element it could not read.
+                    title=entry.get("title") or "",
+                    summary_html=entry.get("summary") or "",
                     content_html=_content(entry),
                     published=published,
                     updated=updated,
