@@ -264,6 +264,7 @@ urls = st.one_of(
 )
 
 
+@pytest.mark.xfail(strict=False, reason="issue 8 defect 6: canonical_url raises ValueError")
 @FUZZ_SETTINGS
 @given(
     st.builds(
@@ -292,6 +293,7 @@ def test_normalize_turns_any_raw_item_into_a_document(raw: RawItem, zone: str) -
     assert doc.published_at is None or doc.published_at.tzinfo is not None
 
 
+@pytest.mark.xfail(strict=False, reason="issue 8 defect 6: canonical_url raises ValueError")
 @FUZZ_SETTINGS
 @given(urls)
 def test_canonical_url_is_stable_or_refuses_cleanly(text: str) -> None:
@@ -352,7 +354,12 @@ CHECKS: dict[str, Callable[[bytes], None]] = {
     "query": lambda data: check_query(data.decode("utf-8")),
 }
 # Saved crashes whose fix another change of issue 8 brings: file name → reason.
-PENDING: dict[str, str] = {}
+DEFECT_6 = "issue 8 defect 6: canonical_url raises ValueError on a bad port"
+PENDING: dict[str, str] = {
+    "url-port-out-of-range.txt": DEFECT_6,
+    "url-port-not-a-number.txt": DEFECT_6,
+    "url-invalid-ipv6.txt": DEFECT_6,
+}
 
 
 def _saved() -> list[Any]:

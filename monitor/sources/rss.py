@@ -60,9 +60,14 @@ class RssSource(Source):
         headers = {"content-location": url}
         if content_type:
             headers["content-type"] = content_type
-        feed = feedparser.parse(
-            content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-        )
+        try:
+            feed = feedparser.parse(
+                content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+            )
+        except (ValueError, TypeError, LookupError) as err:
+            # feedparser's own bugs on broken bytes (a bad BOM, a NUL in the XML declaration,
+            # an unreadable <width>): a broken feed, not an internal error.
+            raise ParseError(f"not a readable feed: {str(err)[:200]}") from None
         entries = feed.get("entries", [])
         if not entries:
             if _looks_like_html(content):
