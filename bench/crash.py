@@ -397,8 +397,8 @@ def crash_loop(
         write_config(workdir / "config", server, feeds)
         env = _env(workdir / "config", db_url, smtp_port, free_port())
         done = runs = onces = onces_completed = cycle = 0
-        # Releases appear over the first 70 % of the kills, so polls keep finding new ones.
-        per_cycle = max(1, -(-published.total // max(1, int(kills * 0.7))))
+        # Releases appear over the first 90 % of the kills, so polls keep finding new ones.
+        per_cycle = max(1, -(-published.total // max(1, int(kills * 0.9))))
         while done < kills:
             cycle += 1
             published.publish(per_cycle * cycle)
