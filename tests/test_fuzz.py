@@ -8,6 +8,7 @@ each target keeps:
 - canonical_url gives an http(s) URL back in canonical form (idempotent) or refuses the link
   with one of our errors.
 - parse_query returns a query or raises QuerySyntaxError.
+- any date text (saved crashes of the `date` kind) normalises in every zone.
 
 Each crash found is saved under fixtures/fuzz/ (see its README) and replayed by
 `test_saved_crash_stays_fixed`. A failing example is also written to
@@ -196,6 +197,15 @@ def check_url(text: str) -> None:
         assert canonical_url(url)[0] == url, url
 
 
+ZONES = ["UTC", "America/New_York", "Asia/Seoul", "Pacific/Kiritimati"]
+
+
+def check_date(text: str) -> None:
+    """normalize with `text` as an entry's dates, in zones on both sides of UTC."""
+    for zone in ZONES:
+        _normalize_all([RawItem(url=PAGE_URL, title="t", published=text, updated=text)], zone)
+
+
 def check_query(text: str) -> None:
     """parse_query: a query or QuerySyntaxError, nothing else."""
     try:
@@ -284,7 +294,7 @@ urls = st.one_of(
         guid=st.one_of(st.none(), st.text(max_size=20)),
         anchor=st.one_of(st.none(), st.text(max_size=20)),
     ),
-    st.sampled_from(["UTC", "America/New_York", "Asia/Seoul", "Pacific/Kiritimati"]),
+    st.sampled_from(ZONES),
 )
 def test_normalize_turns_any_raw_item_into_a_document(raw: RawItem, zone: str) -> None:
     try:
@@ -353,6 +363,7 @@ CHECKS: dict[str, Callable[[bytes], None]] = {
     "page": check_page,
     "url": lambda data: check_url(data.decode("utf-8")),
     "query": lambda data: check_query(data.decode("utf-8")),
+    "date": lambda data: check_date(data.decode("utf-8")),
 }
 # Saved crashes whose fix another change of issue 8 brings: file name → reason.
 DEFECT_6 = "issue 8 defect 6: canonical_url raises ValueError on a bad port"
@@ -362,6 +373,7 @@ PENDING: dict[str, str] = {
     "url-port-not-a-number.txt": DEFECT_6,
     "url-invalid-ipv6.txt": DEFECT_6,
     "feed-date-beyond-9999.xml": DEFECT_15,
+    "date-9999-with-offset.txt": DEFECT_15,
     "url-space-before-fragment.txt": "found by fuzzing, reported to the lead: a space before "
     "'#' survives canonical_url, so canonicalising twice gives another URL (another id)",
 }
