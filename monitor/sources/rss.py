@@ -64,9 +64,10 @@ class RssSource(Source):
             feed = feedparser.parse(
                 content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
             )
-        except (ValueError, TypeError, LookupError) as err:
-            # feedparser's own bugs on broken bytes (a bad BOM, a NUL in the XML declaration,
-            # an unreadable <width>): a broken feed, not an internal error.
+        except Exception as err:  # noqa: BLE001 - see below
+            # feedparser's own bugs on hostile bytes (a bad BOM, a NUL in the XML declaration,
+            # an unreadable <width>, a character reference past U+10FFFF): a broken feed,
+            # not an internal error.
             raise ParseError(f"not a readable feed: {str(err)[:200]}") from None
         entries = feed.get("entries", [])
         if not entries:
