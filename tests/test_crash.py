@@ -33,6 +33,7 @@ def test_kill_9_at_random_moments_loses_no_alert_and_resends_under_the_same_key(
     report = f"seed {seed}\n{figures.report()}"
     print(report)  # the figures, for `pytest -s` and failure output
     assert figures.kills == 20, report
+    assert figures.failures == [], report  # every restart came up (no process died alone)
     assert figures.expected == 400, report
     assert figures.lost == 0, report
     assert figures.new_key_duplicates == 0, report
