@@ -66,7 +66,8 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
         return None
     try:
         return lxml.html.fragment_fromstring(html, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
+    except (lxml.etree.ParserError, ValueError, AssertionError):
+        # lxml asserts on some broken documents ("too many bodies"): no text, not a crash.
         return None
 
 

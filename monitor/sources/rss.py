@@ -75,9 +75,15 @@ class RssSource(Source):
         headers = {"content-location": url}
         if content_type:
             headers["content-type"] = content_type
-        feed = feedparser.parse(
-            content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-        )
+        try:
+            feed = feedparser.parse(
+                content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+            )
+        except Exception as err:  # noqa: BLE001 - see below
+            # feedparser's own bugs on hostile bytes (a bad BOM, a NUL in the XML declaration,
+            # an unreadable <width>, a character reference past U+10FFFF): a broken feed,
+            # not an internal error.
+            raise ParseError(f"not a readable feed: {str(err)[:200]}") from None
         entries = feed.get("entries", [])
         if not entries:
             if _looks_like_html(content):
@@ -109,9 +115,9 @@ class RssSource(Source):
                 # No web address of its own: the release stands at the feed's home page,
                 # told apart by its guid, else by its title and date, else (RSS 0.9x items
                 # with a description only) by its text.
-                identity = guid or f"{entry.get('title', '')}\x1f{published}"
+                identity = guid or f"{entry.get('title') or ''}\x1f{published}"
                 if not guid and not entry.get("title") and published is None:
-                    identity = f"{entry.get('summary', '')}\x1f{_content(entry)}"
+                    identity = f"{entry.get('summary') or ''}\x1f{_content(entry)}"
                 anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             try:
                 address = urljoin(url, link or home)
@@ -120,8 +126,9 @@ class RssSource(Source):
             items.append(
                 RawItem(
                     url=address,
-                    title=entry.get("title", ""),
-                    summary_html=entry.get("summary", ""),
+                    # feedparser gives None for an element it could not read.
+                    title=entry.get("title") or "",
+                    summary_html=entry.get("summary") or "",
                     content_html=_content(entry),
                     published=published,
                     updated=updated,
