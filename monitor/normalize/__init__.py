@@ -8,7 +8,7 @@ from datetime import datetime
 
 from monitor.models import Document, RawItem
 from monitor.normalize.dates import parse_dates
-from monitor.normalize.text import clean_line, html_to_text
+from monitor.normalize.text import clean_line, html_to_text, inline_text
 from monitor.normalize.urls import canonical_url, document_id
 
 _OFFICE = re.compile(
@@ -44,7 +44,7 @@ def normalize(
     """The Document for one raw item (pure: no I/O)."""
     url, fragment = canonical_url(raw.url)
     anchor = raw.anchor or fragment
-    title = clean_line(raw.title)[:MAX_TITLE]
+    title = inline_text(raw.title)[:MAX_TITLE]
     body = html_to_text(raw.content_html or raw.summary_html)[:MAX_BODY]
     summary = _summary(html_to_text(raw.summary_html) if raw.summary_html else "", body)
     published, updated = parse_dates(raw.published, timezone)
