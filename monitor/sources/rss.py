@@ -13,6 +13,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.models import RawItem
+from monitor.sources import jsonfeed
 from monitor.sources.base import Source, SourceOptions, register
 
 _HTML_SNIFF = (b"<!doctype html", b"<html")
@@ -58,6 +59,18 @@ class RssSource(Source):
     Options: ClassVar[type[SourceOptions]] = RssOptions
 
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        options = self.options
+        assert isinstance(options, RssOptions)
+        if jsonfeed.looks_like_json(content):
+            data = jsonfeed.load(content)
+            if data is None:
+                raise ParseError(
+                    "expected a feed but got JSON that is not a JSON Feed "
+                    f"(no 'version' starting with {jsonfeed.VERSION_PREFIX})"
+                )
+            return jsonfeed.parse_json_feed(
+                data, url, kind_from_category=options.kind_from_category
+            )
         headers = {"content-location": url}
         if content_type:
             headers["content-type"] = content_type
@@ -68,12 +81,15 @@ class RssSource(Source):
         if not entries:
             if _looks_like_html(content):
                 raise ParseError("expected a feed but got an HTML page")
-            if feed.get("bozo") or not feed.get("version"):
+            # Without a Content-Type feedparser flags even a well-formed feed (bozo); such
+            # complaints (ThingsNobodyCaresAboutButMe) do not make an empty feed an error.
+            bozo = feed.get("bozo") and not isinstance(
+                feed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
+            )
+            if bozo or not feed.get("version"):
                 reason = feed.get("bozo_exception") or "no feed markup found"
                 raise ParseError(f"not a readable feed: {str(reason).splitlines()[0][:200]}")
             return []
-        options = self.options
-        assert isinstance(options, RssOptions)
         language = feed.get("feed", {}).get("language") or None
         home = feed.get("feed", {}).get("link") or url
         items: list[RawItem] = []
