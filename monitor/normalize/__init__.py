@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from monitor.models import Document, RawItem
 from monitor.normalize.dates import parse_dates
@@ -28,8 +30,27 @@ def _summary(summary_text: str, body: str) -> str:
     return text
 
 
+class KindMatcher(Protocol):
+    """A source's title/URL → kind rule (`kinds:` in sources.yaml)."""
+
+    kind: str
+
+    def matches(self, title: str, url: str) -> bool: ...
+
+
 def _paragraphs(html: str) -> list[str]:
     return [p for p in html_to_text(html).split("\n\n") if p] if html else []
+
+
+def _kind(
+    raw: RawItem, title: str, url: str, kinds: Sequence[KindMatcher], default: str | None
+) -> str | None:
+    """What the source states (feed category, article page), else its title/URL mapping,
+    else the source's default kind."""
+    stated = clean_line(raw.kind) if raw.kind else ""
+    if stated:
+        return stated
+    return next((k.kind for k in kinds if k.matches(title, url)), None) or default
 
 
 def normalize(
@@ -39,6 +60,7 @@ def normalize(
     fetched_at: datetime,
     timezone: str = "UTC",
     default_kind: str | None = None,
+    kinds: Sequence[KindMatcher] = (),
 ) -> Document:
     """The Document for one raw item (pure: no I/O)."""
     url, fragment = canonical_url(raw.url)
@@ -69,7 +91,7 @@ def normalize(
         source_id=source_id,
         url=url,
         title=title,
-        kind=clean_line(raw.kind) if raw.kind else default_kind,
+        kind=_kind(raw, title, url, kinds, default_kind),
         published_at=published,
         updated_at=updated,
         authors=authors,

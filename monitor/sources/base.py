@@ -52,6 +52,44 @@ class ArticleSelectors(BaseModel):
     drop: list[str] = Field(default_factory=list)
 
 
+class KindRule(BaseModel):
+    """One line of a source's `kinds:` mapping: a title and/or URL pattern → a kind.
+
+    For feeds that never say what a release is (state.gov's categories are empty): the
+    first rule whose patterns all match (regular expressions, searched anywhere, any case)
+    names the kind. A kind the feed or the article page states wins over the mapping.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    url: str | None = None
+    kind: str = Field(min_length=1)
+
+    @field_validator("title", "url")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"'{value}' is not a valid pattern: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> KindRule:
+        if self.title is None and self.url is None:
+            raise ValueError(f"kind '{self.kind}': give a 'title' or 'url' pattern (or both)")
+        return self
+
+    def matches(self, title: str, url: str) -> bool:
+        return all(
+            re.search(pattern, text, re.IGNORECASE) is not None
+            for pattern, text in ((self.title, title), (self.url, url))
+            if pattern is not None
+        )
+
+
 class SourceOptions(BaseModel):
     """Options shared by every source type."""
 
@@ -67,6 +105,7 @@ class SourceOptions(BaseModel):
     article: ArticleSelectors = Field(default_factory=ArticleSelectors)
     timezone: str = "UTC"
     kind: str | None = None
+    kinds: list[KindRule] = Field(default_factory=list)
     max_follow: int = Field(default=50, ge=1)
     # Links and redirects found in fetched content may reach private, loopback and
     # link-local addresses only when this is set (an intranet source); `url` always may.
