@@ -119,6 +119,11 @@ def check(state: State) -> None:
         for message in err.messages:
             click.echo(message, err=True)
         sys.exit(1)
+    from monitor.sources.kinds import kind_warnings
+
+    rules_file = config.directory / "rules.yaml"
+    for warning in kind_warnings(config.sources.sources, config.rules.rules, rules_file):
+        click.echo(f"warning: {warning}", err=True)
     sources, rules_count = len(config.sources.sources), len(config.rules)
     click.echo(
         f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "
