@@ -89,13 +89,15 @@ def parse_json_feed(
             link = guid
         title = _str(item.get("title"))
         published = _date(item.get("date_published"))
+        content = _str(item.get("content_html")) or _text_as_html(_str(item.get("content_text")))
         anchor = None
         if not link:
             # No web address of its own: the release stands at the feed's home page, told
             # apart by its id, else by its title and date (as for RSS entries).
-            identity = guid or f"{title}\x1f{published}"
+            identity = guid or (
+                f"{title}\x1f{published}" if title else f"\x1f{published}\x1f{content}"
+            )
             anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
-        content = _str(item.get("content_html")) or _text_as_html(_str(item.get("content_text")))
         tags = [t for t in item.get("tags") or [] if isinstance(t, str) and t.strip()]
         try:
             address = urljoin(url, link or home)

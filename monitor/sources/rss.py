@@ -109,8 +109,14 @@ class RssSource(Source):
             anchor = None
             if not link:
                 # No web address of its own: the release stands at the feed's home page,
-                # told apart by its guid, else by its title and date.
-                identity = guid or f"{entry.get('title', '')}\x1f{published}"
+                # told apart by its guid, else by its title and date (an RSS 0.9x item may
+                # have neither: then by its text).
+                # (The title-and-date form is unchanged, so stored entries keep their ids.)
+                title = entry.get("title", "")
+                text = entry.get("summary", "") or _content(entry)
+                identity = guid or (
+                    f"{title}\x1f{published}" if title else f"\x1f{published}\x1f{text}"
+                )
                 anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             try:
                 address = urljoin(url, link or home)
