@@ -4,6 +4,7 @@ alerts only on items published within the source's `alert_max_age`."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,27 +40,33 @@ def _source(url: str, tmp_path: Path, extra: str = "") -> SourceOptions:
     return parse_sources(load_yaml(tmp_path / "sources.yaml")).sources[0]
 
 
-def _poll(source: SourceOptions, store: Store, now: datetime, **context: object) -> PollResult:
+def _poll(
+    source: SourceOptions, store: Store, now: datetime, *, baseline: bool = True
+) -> PollResult:
     settings = Settings(database_url="sqlite://", host_delay=0.0)
 
     async def run() -> PollResult:
         async with Fetcher(settings) as fetcher:
             ctx = PollContext(
-                fetcher=fetcher, store=store, clock=lambda: now, rules=_rules(), **context
-            )  # type: ignore[arg-type]
+                fetcher=fetcher,
+                store=store,
+                clock=lambda: now,
+                rules=_rules(),
+                baseline=baseline,
+            )
             return await run_source(source, ctx)
 
     return asyncio.run(run())
 
 
 @pytest.fixture
-def feed_server() -> FixtureServer:
+def feed_server() -> Iterator[FixtureServer]:
     with FixtureServer() as server:
         server.routes["/feed"] = Route(
             body=(FIXTURES / "state/press-releases.rss").read_bytes(),
             content_type="application/rss+xml",
         )
-        yield server  # type: ignore[misc]
+        yield server
 
 
 def test_first_poll_stores_without_alerting_old_items(

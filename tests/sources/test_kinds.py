@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,8 +142,6 @@ def test_followed_page_gives_the_kind_the_feed_lacks(tmp_path: Path) -> None:
                 result = await run_source(options, PollContext(fetcher=fetcher, store=store))
             assert result.status == "ok", result.error
             return [c.document.kind for c in result.changes if c.document.url.endswith(page)]
-
-        import asyncio
 
         assert asyncio.run(poll()) == ["Readout"]
         store.close()
