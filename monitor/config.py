@@ -163,6 +163,8 @@ def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
     """The option names valid at `loc` inside `model` (for did-you-mean hints)."""
     current: Any = model
     for part in loc:
+        if part.isdigit():  # an index into a list of models: the list's item model
+            continue
         field = current.model_fields.get(part) if current is not None else None
         if field is None:
             return []

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from monitor.errors import MonitorError
 from monitor.models import Document, RawItem
 from monitor.normalize import normalize
+from monitor.sources import jsonfeed
 from monitor.sources.article import extract_releases
 from monitor.sources.base import ArticleSelectors
 from monitor.sources.rss import RssOptions, RssSource
@@ -25,8 +26,16 @@ TEXT_SUFFIXES = {".txt", ".md"}
 SHOW_EXTRAS = {"sightings"}
 
 
+def _is_json_feed(content: bytes) -> bool:
+    try:
+        return jsonfeed.looks_like_json(content) and jsonfeed.load(content) is not None
+    except MonitorError:
+        return False
+
+
 def documents_from_file(path: Path) -> list[Document]:
-    """Read a file as Documents: one per feed entry, page release, text or JSON object."""
+    """Read a file as Documents: one per feed entry (JSON Feed too), page release, text or
+    JSON object."""
     suffix = path.suffix.lower()
     try:
         content = path.read_bytes()
@@ -35,7 +44,7 @@ def documents_from_file(path: Path) -> list[Document]:
     now = datetime.now(UTC)
     url = path.resolve().as_uri()
     raws: list[RawItem]
-    if suffix in FEED_SUFFIXES:
+    if suffix in FEED_SUFFIXES or (suffix == ".json" and _is_json_feed(content)):
         options = RssOptions(id="file", type="rss", url="https://file.invalid/")
         raws = RssSource(options).parse(content, url, None)
     elif suffix in PAGE_SUFFIXES:

@@ -82,9 +82,24 @@ class PollResult:
     changes: list[StoredChange] = field(default_factory=list)
     item_errors: list[str] = field(default_factory=list)
     duration: float = 0.0
+    # The first poll of a new source: its items were stored without alerting, except those
+    # published within the source's alert_max_age (`alerted`); `withheld` matched but older.
+    baseline: bool = False
+    alerted: int = 0
+    withheld: int = 0
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change == change)
+
+    def baseline_note(self) -> str | None:
+        """'baseline: 20 stored, 0 alerted' for a new source's first poll, else None."""
+        if not self.baseline:
+            return None
+        stored = self.count("new") + self.count("updated")
+        note = f"baseline: {stored} stored, {self.alerted} alerted"
+        if self.withheld:
+            note += f" ({self.withheld} older matching not alerted)"
+        return note
 
 
 class Match(BaseModel):

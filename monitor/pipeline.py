@@ -13,20 +13,21 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urldefrag
 
 from monitor.alerts.routing import alert_maker
 from monitor.errors import FetchError, MonitorError, ParseError, TransientFetchError
 from monitor.fetch import Fetcher, FetchResult, Validators
-from monitor.models import Document, PollResult, RawItem
+from monitor.models import Document, Match, PollResult, RawItem, StoredChange
 from monitor.normalize import normalize
 from monitor.normalize.urls import canonical_url, document_id
 from monitor.rules import RuleSet
 from monitor.sources import SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
-from monitor.store.store import SeenItem
+from monitor.store.outbox import NewAlert
+from monitor.store.store import AlertMaker, SeenItem
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class PollContext:
     executor: Executor | None = None
     rules: RuleSet | None = None
     alerts: bool = True  # enqueue alerts for the rules' channels
+    # A new source's first poll stores what its feed already holds without alerting, except
+    # items published within its alert_max_age (False: the first poll alerts like any other).
+    baseline: bool = True
     # Polls in a row an article page may fail for now (5xx, timeout) before its entry is
     # stored with the feed's text; a later re-check still replaces that with the page's.
     follow_attempts: int = 10
@@ -310,6 +314,7 @@ def _normalize_all(
                 fetched_at=now,
                 timezone=options.timezone,
                 default_kind=options.kind,
+                kinds=options.kinds,
             )
         except (MonitorError, ValueError, OverflowError) as err:
             errors.append(f"entry '{one.raw.title or one.raw.url}': {err}")
@@ -369,6 +374,11 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         if stored is not None and stored.url_id is None and entry.key not in seen:
             seen[entry.key] = SeenItem(stored.fingerprint, entry.url_id, stored.by_guid)
     docs, partial = _normalize_all(options, found, now, seen, result.item_errors)
+    alerts = alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None
+    result.baseline = ctx.baseline and _is_new(store, options.id)
+    recent = _recent(now, options.alert_max_age_seconds)
+    if result.baseline and alerts is not None:
+        alerts = _only_recent(alerts, recent)
     result.changes = store.record_poll(
         options.id,
         docs,
@@ -379,8 +389,33 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         item_count=len(items),
         dry_run=ctx.dry_run,
         match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
-        alerts=alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None,
+        alerts=alerts,
     )
+    if result.baseline:
+        matched = [c.document for c in result.changes if c.matches]
+        result.alerted = sum(1 for d in matched if recent(d))
+        result.withheld = len(matched) - result.alerted
+
+
+def _is_new(store: Store, source_id: str) -> bool:
+    """A source that never completed a poll: its first one is a baseline."""
+    state = store.source_state(source_id)
+    return state is None or state.last_success_at is None
+
+
+def _recent(now: datetime, max_age_seconds: int) -> Callable[[Document], bool]:
+    cutoff = now - timedelta(seconds=max_age_seconds)
+    # A document without a date was already in the feed as far as anyone can tell.
+    return lambda doc: doc.published_at is not None and doc.published_at >= cutoff
+
+
+def _only_recent(alerts: AlertMaker, recent: Callable[[Document], bool]) -> AlertMaker:
+    """The alerts of recent documents only (a baseline poll)."""
+
+    def maker(change: StoredChange, match: Match) -> list[NewAlert]:
+        return alerts(change, match) if recent(change.document) else []
+
+    return maker
 
 
 async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:

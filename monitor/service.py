@@ -194,12 +194,13 @@ class Service:
             for match in change.matches:
                 self.metrics.matches.labels(match.rule_id).inc()
         log.info(
-            "source %s: %s, %d items, %d new, %d updated",
+            "source %s: %s, %d items, %d new, %d updated%s",
             source_id,
             result.status,
             result.items,
             result.count("new"),
             result.count("updated"),
+            f"; {result.baseline_note()}" if result.baseline else "",
         )
         if any(c.matches for c in result.changes):
             # Alerts go out now rather than at the next tick, but the poll does not wait for

@@ -58,7 +58,12 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
     server.routes["/yonhap"] = Route(body=yonhap, content_type="application/rss+xml")
     config = tmp_path / "config"
     config.mkdir()
-    sources = f"sources:\n  - {{id: state, type: rss, url: '{server.url('/state')}', every: 10m}}\n"
+    # alert_max_age: the recorded releases are from 2018, and this test is about their alerts
+    # (a new source's first poll alerts only on items published within it).
+    sources = (
+        f"sources:\n  - {{id: state, type: rss, url: '{server.url('/state')}', every: 10m, "
+        "alert_max_age: 36500d}\n"
+    )
     (config / "sources.yaml").write_text(sources)
     rules = "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [hook]}\n"
     (config / "rules.yaml").write_text(rules)
@@ -98,12 +103,14 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
         assert metric(port, 'monitor_polls_total{source="state",status="ok"}') == 1.0
         assert metric(port, 'monitor_matches_total{rule="biegun"}') == 2.0
 
-        # A rule and a source added while running: the new source's first poll alerts.
+        # A rule and a source added while running: the new source's first poll alerts (on
+        # its 2018 items only because its alert_max_age reaches back that far).
         (config / "rules.yaml").write_text(
             rules + "  - {id: sanctions, name: Sanctions, query: 'new sanctions', notify: [hook]}\n"
         )
         (config / "sources.yaml").write_text(
-            sources + f"  - {{id: yonhap, type: rss, url: '{server.url('/yonhap')}', every: 10s}}\n"
+            sources + f"  - {{id: yonhap, type: rss, url: '{server.url('/yonhap')}', every: 10s, "
+            "alert_max_age: 36500d}\n"
         )
         wait_for(
             lambda: any(b"N. Korea slams U.S. for new sanctions" in b for _, b in hook.received),

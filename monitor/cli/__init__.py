@@ -161,10 +161,20 @@ def check(state: State) -> None:
         for message in err.messages:
             click.echo(message, err=True)
         sys.exit(1)
-    for warning in config.warnings:
+    from monitor.sources.kinds import kind_warnings
+
+    rules_file = config.directory / "rules.yaml"
+    warnings = [
+        *config.warnings,
+        *(
+            f"warning: {w}"
+            for w in kind_warnings(config.sources.sources, config.rules.rules, rules_file)
+        ),
+    ]
+    for warning in warnings:
         click.echo(warning, err=True)
     sources, rules_count = len(config.sources.sources), len(config.rules)
-    warned = len(config.warnings)
+    warned = len(warnings)
     note = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
     click.echo(
         f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "

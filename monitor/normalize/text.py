@@ -106,6 +106,32 @@ def element_paragraphs(root: lxml.html.HtmlElement) -> list[str]:
     return blocks
 
 
+# A tag (`<b>`, `</sup>`, `<br/>`) or an entity (`&#8217;`, `&amp;`): text written as HTML.
+_LOOKS_HTML = re.compile(
+    r"<(?:[a-zA-Z][\w-]*(?:\s[^<>]*)?/?|/[a-zA-Z][\w-]*\s*)>"
+    r"|&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z]\w*);"
+)
+
+
+def inline_text(text: str) -> str:
+    """One line of text from a title that may be written as HTML (`<b>Slack</b>`, `&#8217;`).
+
+    Feeds mark titles up (search alerts bold the query, `<sup>` in ordinals) or escape them
+    twice (`&amp;#8217;`); alerts and email subjects must show the words. A title without
+    tags or entities is taken as it is, so `1 < 2` or `AT&T` stay.
+    """
+    for _ in range(2):  # twice: a title escaped twice still has entities after one pass
+        if not _LOOKS_HTML.search(text):
+            break
+        root = parse_fragment(f"<div>{text}</div>")
+        if root is None:
+            break
+        for br in root.iter("br"):
+            br.tail = " " + (br.tail or "")
+        text = "".join(root.itertext())
+    return clean_line(text)
+
+
 def html_to_text(html: str) -> str:
     """Clean text of an HTML fragment: paragraphs separated by blank lines."""
     if "<" not in html and "&" not in html:

@@ -24,6 +24,13 @@ from monitor.sources.base import ArticleSelectors
 _DATE_CLASS = re.compile(r"date|time|publish|posted|dateline", re.I)
 _AUTHOR_CLASS = re.compile(r"byline|author", re.I)
 _BY = re.compile(r"^\s*by\s+", re.I)
+# Where a page prints what the release is, above its title: state.gov's
+# `<p class="article-meta doctype-meta">Readout</p>`, and the same idea on other CMSes.
+_KIND_CLASS = re.compile(
+    r"^(?:doctype-meta|doctype|doc-type|document-type|article-type|release-type|post-type)$",
+    re.I,
+)
+MAX_KIND = 60
 _DATE_META: tuple[dict[str, Any], ...] = (
     {"property": "article:published_time"},
     {"name": "article:published_time"},
@@ -136,6 +143,15 @@ def _default_authors(scope: Tag, soup: BeautifulSoup) -> list[str]:
     return []
 
 
+def _default_kind(scope: Tag) -> str:
+    """The release's kind when the page labels it (state.gov prints it above the title)."""
+    for el in scope.find_all(class_=_KIND_CLASS, limit=3):
+        text = _text(el)
+        if text and len(text) <= MAX_KIND and not text.endswith((".", ":")):
+            return text
+    return ""
+
+
 def _anchor(el: Tag, title: str, date: str, taken: set[str]) -> str:
     """The release's anchor: its element id, else a hash of its title and date.
 
@@ -206,7 +222,10 @@ def extract_releases(
                 published=published or None,
                 updated=updated,
                 authors=authors,
-                kind=_select_text(scope, selectors.kind) or None,
+                kind=(
+                    _select_text(scope, selectors.kind) if selectors.kind else _default_kind(scope)
+                )
+                or None,
                 office=_select_text(scope, selectors.office) or None,
                 location=_select_text(scope, selectors.location) or None,
                 language=language,

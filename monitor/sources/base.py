@@ -32,6 +32,14 @@ def parse_interval(text: str) -> int:
     return seconds
 
 
+def parse_age(text: str) -> int:
+    """'2d' → 172800 seconds (no floor: '0s' is allowed); raises ValueError."""
+    match = _INTERVAL.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not an age; use e.g. 12h, 2d or 0s")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 class ArticleSelectors(BaseModel):
     """CSS selectors for an article page; anything unset falls back to page heuristics.
 
@@ -52,6 +60,44 @@ class ArticleSelectors(BaseModel):
     drop: list[str] = Field(default_factory=list)
 
 
+class KindRule(BaseModel):
+    """One line of a source's `kinds:` mapping: a title and/or URL pattern → a kind.
+
+    For feeds that never say what a release is (state.gov's categories are empty): the
+    first rule whose patterns all match (regular expressions, searched anywhere, any case)
+    names the kind. A kind the feed or the article page states wins over the mapping.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    url: str | None = None
+    kind: str = Field(min_length=1)
+
+    @field_validator("title", "url")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"'{value}' is not a valid pattern: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> KindRule:
+        if self.title is None and self.url is None:
+            raise ValueError(f"kind '{self.kind}': give a 'title' or 'url' pattern (or both)")
+        return self
+
+    def matches(self, title: str, url: str) -> bool:
+        return all(
+            re.search(pattern, text, re.IGNORECASE) is not None
+            for pattern, text in ((self.title, title), (self.url, url))
+            if pattern is not None
+        )
+
+
 class SourceOptions(BaseModel):
     """Options shared by every source type."""
 
@@ -67,6 +113,10 @@ class SourceOptions(BaseModel):
     article: ArticleSelectors = Field(default_factory=ArticleSelectors)
     timezone: str = "UTC"
     kind: str | None = None
+    kinds: list[KindRule] = Field(default_factory=list)
+    # The first poll of a new source is a baseline: what the feed already holds is stored
+    # without alerting, except items published within this age.
+    alert_max_age: str = "2d"
     max_follow: int = Field(default=50, ge=1)
     # Links and redirects found in fetched content may reach private, loopback and
     # link-local addresses only when this is set (an intranet source); `url` always may.
@@ -84,6 +134,12 @@ class SourceOptions(BaseModel):
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
             parse_interval(value)
+        return value
+
+    @field_validator("alert_max_age")
+    @classmethod
+    def _age(cls, value: str) -> str:
+        parse_age(value)
         return value
 
     @field_validator("cron")
@@ -118,6 +174,10 @@ class SourceOptions(BaseModel):
     @property
     def interval_seconds(self) -> int | None:
         return parse_interval(self.every) if self.every else None
+
+    @property
+    def alert_max_age_seconds(self) -> int:
+        return parse_age(self.alert_max_age)
 
     @property
     def display_name(self) -> str:

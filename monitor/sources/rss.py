@@ -14,6 +14,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.models import RawItem
+from monitor.sources import jsonfeed
 from monitor.sources.base import Source, SourceOptions, register
 
 _HTML_SNIFF = (b"<!doctype html", b"<html")
@@ -72,6 +73,18 @@ class RssSource(Source):
     Options: ClassVar[type[SourceOptions]] = RssOptions
 
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        options = self.options
+        assert isinstance(options, RssOptions)
+        if jsonfeed.looks_like_json(content):
+            data = jsonfeed.load(content)
+            if data is None:
+                raise ParseError(
+                    "expected a feed but got JSON that is not a JSON Feed "
+                    f"(no 'version' starting with {jsonfeed.VERSION_PREFIX})"
+                )
+            return jsonfeed.parse_json_feed(
+                data, url, kind_from_category=options.kind_from_category
+            )
         headers = {"content-location": url}
         if content_type:
             headers["content-type"] = content_type
@@ -88,12 +101,15 @@ class RssSource(Source):
         if not entries:
             if _looks_like_html(content):
                 raise ParseError("expected a feed but got an HTML page")
-            if feed.get("bozo") or not feed.get("version"):
+            # Without a Content-Type feedparser flags even a well-formed feed (bozo); such
+            # complaints (ThingsNobodyCaresAboutButMe) do not make an empty feed an error.
+            bozo = feed.get("bozo") and not isinstance(
+                feed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
+            )
+            if bozo or not feed.get("version"):
                 reason = feed.get("bozo_exception") or "no feed markup found"
                 raise ParseError(f"not a readable feed: {str(reason).splitlines()[0][:200]}")
             return []
-        options = self.options
-        assert isinstance(options, RssOptions)
         language = feed.get("feed", {}).get("language") or None
         home = feed.get("feed", {}).get("link") or url
         items: list[RawItem] = []
@@ -113,11 +129,14 @@ class RssSource(Source):
             anchor = None
             if not link:
                 # No web address of its own: the release stands at the feed's home page,
-                # told apart by its guid, else by its title and date, else (RSS 0.9x items
-                # with a description only) by its text.
-                identity = guid or f"{entry.get('title') or ''}\x1f{published}"
-                if not guid and not entry.get("title") and published is None:
-                    identity = f"{entry.get('summary') or ''}\x1f{_content(entry)}"
+                # told apart by its guid, else by its title and date (an RSS 0.9x item may
+                # have neither: then by its text).
+                # (The title-and-date form is unchanged, so stored entries keep their ids.)
+                title = entry.get("title") or ""
+                text = entry.get("summary") or _content(entry)
+                identity = guid or (
+                    f"{title}\x1f{published}" if title else f"\x1f{published}\x1f{text}"
+                )
                 anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             try:
                 address = urljoin(url, link or home)
