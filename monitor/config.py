@@ -22,6 +22,7 @@ from monitor.rules.matcher import OnUpdate, Rule, RuleSet
 from monitor.rules.query import Node, Or, QuerySyntaxError, parse_query
 from monitor.sources import SourceOptions, known_types
 from monitor.sources.base import options_model
+from monitor.sources.kinds import kind_warnings, source_kinds
 
 Path_ = tuple[str | int, ...]
 
@@ -465,7 +466,9 @@ def _check_rule_references(
     source_ids = sorted(s.id for s in sources.sources)
     channel_names = sorted(channels)
     kinds = {k.lower(): k for k in known_kinds}
-    kinds.update({s.kind.lower(): s.kind for s in sources.sources if s.kind})
+    for source in sources.sources:
+        kinds.update({k.lower(): k for k in source_kinds(source).known})
+    flagged: set[str] = set()  # rules already warned about an unknown kind
     for rule in rules.rules:
         path: Path_ = ("rules", index_of.get(rule.id, -1))
 
@@ -509,10 +512,14 @@ def _check_rule_references(
                 if close
                 else _named("kinds known", sorted(kinds.values()), "none known yet")
             )
+            flagged.add(rule.id)
             warnings.append(
                 f"{where('kinds', number)}: warning: {label}: no source sets kind '{pattern}' "
                 f"and no stored document has it{hint}"
             )
+    # Kinds that exist, but not in the sources a rule watches.
+    others = [r for r in rules.rules if r.id not in flagged]
+    warnings.extend(kind_warnings(sources.sources, others, loaded.file))
     return errors, warnings
 
 

@@ -161,16 +161,7 @@ def check(state: State) -> None:
         for message in err.messages:
             click.echo(message, err=True)
         sys.exit(1)
-    from monitor.sources.kinds import kind_warnings
-
-    rules_file = config.directory / "rules.yaml"
-    warnings = [
-        *config.warnings,
-        *(
-            f"warning: {w}"
-            for w in kind_warnings(config.sources.sources, config.rules.rules, rules_file)
-        ),
-    ]
+    warnings = config.warnings
     for warning in warnings:
         click.echo(warning, err=True)
     sources, rules_count = len(config.sources.sources), len(config.rules)

@@ -66,7 +66,7 @@ def kind_warnings(
             if not rule.sources or any(fnmatch.fnmatchcase(s.id, g) for g in rule.sources)
         ]
         wanted = ", ".join(f"'{k}'" for k in rule.kinds)
-        where = f"{rules_file}:{rule.line}: rule '{rule.id}' filters on kinds {wanted}"
+        where = f"{rules_file}:{rule.line}: warning: rule '{rule.id}' filters on kinds {wanted}"
         verdicts = [(s, source_kinds(s)) for s in watched]
         missing = [(s, k) for s, k in verdicts if not _yields(k, rule.kinds)]
         if not rule.sources and len(missing) < len(verdicts):
