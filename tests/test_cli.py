@@ -106,9 +106,7 @@ def test_show_unknown_id_is_a_clear_error(tmp_path: Path) -> None:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
     result = monitor("show", "abcdef123", env=env)
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "No document with id 'abcdef123' (see `monitor documents`)"
-    )
+    assert result.stderr.strip() == ("No document with id 'abcdef123' (see `monitor documents`)")
 
 
 def test_unknown_source_is_a_clear_error() -> None:

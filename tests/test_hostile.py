@@ -262,11 +262,6 @@ def test_billion_laughs_is_not_expanded() -> None:
     assert run["seconds"] < 30, run
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="found here, reported to the lead: feedparser re-inserts a feed's plain internal "
-    "entities, so a 60 KB feed expands to 200 MB of text (a 10 MB one to ~160 GB)",
-)
 def test_quadratic_entity_blowup_is_not_expanded() -> None:
     run = isolated("case_quadratic_blowup", timeout=120)
     assert run["result"]["rss"] < 100_000, run
@@ -350,11 +345,6 @@ NUL_LINK = rss(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="found here, reported to the lead: a NUL byte in a feed's <link> or <language> "
-    "reaches the Document (url, language) unchanged",
-)
 def test_nul_bytes_in_links_and_language_never_reach_a_document() -> None:
     docs = documents(parse_feed(NUL_LINK))
     assert "https://www.example.org/good" in {d.url for d in docs}
@@ -365,14 +355,6 @@ def test_nul_bytes_in_links_and_language_never_reach_a_document() -> None:
 def test_a_feed_with_nul_bytes_is_stored_on_every_backend(
     store: Store, request: pytest.FixtureRequest
 ) -> None:
-    if store.engine.dialect.name == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,
-                reason="found here, reported to the lead: PostgreSQL refuses NUL in text, so "
-                "one entry's NUL link or the feed's NUL <language> fails every poll",
-            )
-        )
     docs = documents(parse_feed(BROKEN_BYTES) + parse_feed(NUL_LINK))
     changes = store.record_poll("hostile", docs, now=datetime.now(UTC), match=rules().match)
     assert "https://www.example.org/good" in {c.document.url for c in changes}
@@ -512,9 +494,6 @@ HOSTILE_LINKS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 8 defect 16: item URLs unescaped in Slack text; non-http(s) links"
-)
 def test_a_hostile_link_cannot_break_out_of_the_slack_link_or_the_email_href(
     tmp_path: Path,
 ) -> None:
@@ -567,10 +546,6 @@ def test_scripts_in_fetched_html_never_run_or_reach_an_email(tmp_path: Path) -> 
         assert "javascript:" not in html and "onerror" not in html.replace("onerror=&#34;", "")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 8 defect 16: javascript:/data:/file: links are stored, alerted and retried",
-)
 def test_non_http_links_are_neither_fetched_nor_stored_nor_alerted(
     server: FixtureServer, tmp_path: Path, settings: Settings
 ) -> None:

@@ -99,7 +99,7 @@ def normalize(
         location=clean_line(raw.location) if raw.location else lead.location,
         summary=summary,
         body=body,
-        language=raw.language,
+        language=clean_line(raw.language) or None if raw.language else None,
         content_hash=_content_hash(title, body),
         fetched_at=fetched_at,
     )

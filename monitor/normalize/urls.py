@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
@@ -11,6 +12,19 @@ _TRACKING_PARAMS = frozenset(
     "fbclid gclid dclid msclkid mc_cid mc_eid igshid _ga _hsenc _hsmi yclid ncid cmpid".split()
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# As browsers read a URL (WHATWG): tabs and newlines inside are dropped, other control
+# characters and spaces are percent-encoded, so no NUL or CR/LF ever reaches an id,
+# a database or a header, and canonicalising twice gives the same URL.
+_DROPPED = re.compile(r"[\t\n\r]")
+_ENCODED = re.compile(r"[\x00-\x1f\x7f ]")
+
+
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+
+
+def _clean(url: str) -> str:
+    url = _DROPPED.sub("", url.strip(_C0_AND_SPACE))
+    return _ENCODED.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def _is_tracking(name: str) -> bool:
@@ -44,8 +58,8 @@ def canonical_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     """
     try:
         if base:
-            url = urljoin(base, url.strip())
-        parts = urlsplit(url.strip())
+            url = urljoin(base, _clean(url))
+        parts = urlsplit(_clean(url))
         port = parts.port
     except ValueError as err:
         raise ParseError(f"'{url}' is not a valid URL: {err}") from None
