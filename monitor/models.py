@@ -82,6 +82,8 @@ class PollResult:
     changes: list[StoredChange] = field(default_factory=list)
     item_errors: list[str] = field(default_factory=list)
     duration: float = 0.0
+    # What else the poll did, for people (e.g. "baseline: 15000 entries recorded").
+    note: str | None = None
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change == change)

@@ -62,6 +62,8 @@ def summary_table(results: list[PollResult]) -> str:
                 f"{r.items} items: {r.count('new')} new, {r.count('updated')} updated, "
                 f"{r.count('unchanged')} unchanged, {r.count('sighting')} seen elsewhere first"
             )
+        if r.note:
+            detail += f"; {r.note}"
         if r.item_errors:
             detail += f"; {len(r.item_errors)} page(s) failed: " + "; ".join(r.item_errors)
         rows.append([r.source_id, r.status, f"{r.duration:.2f}s", detail])
