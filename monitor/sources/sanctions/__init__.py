@@ -25,6 +25,7 @@ from monitor.sources.sanctions.entries import (
     amendment,
     delisting,
     designation,
+    markup_fingerprint,
 )
 from monitor.sources.sanctions.ofac import SdnFormat
 from monitor.sources.sanctions.un import UnFormat
@@ -59,23 +60,34 @@ class SanctionsSource(SnapshotSource):
         self, content: bytes, url: str, content_type: str | None, known: Mapping[str, str]
     ) -> Snapshot:
         header = ListHeader()
+        fmt = self.format
         fingerprints: dict[str, str] = {}
         data: dict[str, dict[str, Any]] = {}
-        for entry in self.format.entries(content, header):
-            if entry.uid in fingerprints:
-                header.errors.append(f"uid {entry.uid} is listed twice (the first kept)")
+        count = 0
+        for el in fmt.elements(content, header):
+            count += 1
+            uid = fmt.uid(el)
+            if not uid:
+                header.errors.append(f"line {el.sourceline}: an entry has no uid")
                 continue
-            fingerprint = entry.fingerprint()
-            fingerprints[entry.uid] = fingerprint
-            # Only new and changed entries are kept whole: the rest is a fingerprint each.
-            if known.get(entry.uid) != fingerprint:
-                data[entry.uid] = entry.to_data()
-        read = len(fingerprints) + len(header.errors)
-        if header.record_count is not None and read != header.record_count:
+            if uid in fingerprints:
+                header.errors.append(f"uid {uid} is listed twice (the first kept)")
+                continue
+            fingerprint = markup_fingerprint(el)
+            fingerprints[uid] = fingerprint
+            if known.get(uid) == fingerprint:
+                continue  # the same markup as in the snapshot: nothing to read
+            try:
+                data[uid] = fmt.entry(el).to_data()
+            except ValueError as err:
+                header.errors.append(f"uid {uid}: {err}")
+                # Unread, it stays as the snapshot had it (not taken for a removal).
+                fingerprints[uid] = known.get(uid, "")
+        if header.record_count is not None and count != header.record_count:
             # A list cut short would read as a mass delisting.
             raise ParseError(
-                f"the {self.format.list_name} list says it holds {header.record_count} "
-                f"entries but {read} were read (incomplete download?)"
+                f"the {fmt.list_name} list says it holds {header.record_count} "
+                f"entries but {count} were found (incomplete download?)"
             )
         return Snapshot(fingerprints, data, header.published, header.errors)
 
@@ -94,7 +106,9 @@ class SanctionsSource(SnapshotSource):
             if uid not in known:
                 items.append(designation(fmt, entry, url, when))
             elif before is not None:
-                items.append(amendment(fmt, ListEntry.from_data(before), entry, url, when))
+                earlier = ListEntry.from_data(before)
+                if earlier != entry:  # else only the markup changed: not news
+                    items.append(amendment(fmt, earlier, entry, url, when))
             else:
                 # Stored without its data (it should not happen): describe it as it is now.
                 items.append(amendment(fmt, entry, entry, url, when))

@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar
+
+from lxml import etree
 
 from monitor.models import RawItem
 
@@ -100,17 +103,46 @@ class ListHeader:
     errors: list[str] = field(default_factory=list)
 
 
-class ListFormat(Protocol):
-    """A list's machine-readable format: a streaming parser and how to name the list."""
+class ListFormat(ABC):
+    """A list's machine-readable format: a streaming parser and how to name the list.
 
-    list_name: str  # "SDN": the list's short name, in document titles
-    list_title: str  # its full name, in the documents' first sentence
-    publisher: str  # "OFAC": who publishes it
+    `elements` streams the list's entry elements; `uid` and `entry` read one of them, and
+    are valid only until the stream moves on (each element is freed then).
+    """
+
+    list_name: ClassVar[str]  # "SDN": the list's short name, in document titles
+    list_title: ClassVar[str]  # its full name, in the documents' first sentence
+    publisher: ClassVar[str]  # "OFAC": who publishes it
+
+    @abstractmethod
+    def elements(self, content: bytes, header: ListHeader) -> Iterator[etree._Element]:
+        """The entry elements, one at a time; fills `header` as the list states it; raises
+        ParseError when the list cannot be read."""
+
+    @abstractmethod
+    def uid(self, el: etree._Element) -> str:
+        """The entry's key ('' when it has none)."""
+
+    @abstractmethod
+    def entry(self, el: etree._Element) -> ListEntry:
+        """The entry in full; raises ValueError when it cannot be read."""
 
     def entries(self, content: bytes, header: ListHeader) -> Iterator[ListEntry]:
-        """The list's entries, one at a time (the whole list is never held as a tree); fills
-        `header` as the list states it; raises ParseError when the list cannot be read."""
-        ...
+        """Every readable entry (the others are noted in `header.errors`)."""
+        for el in self.elements(content, header):
+            try:
+                yield self.entry(el)
+            except ValueError as err:
+                header.errors.append(f"line {el.sourceline}: {err}")
+
+
+def markup_fingerprint(el: etree._Element) -> str:
+    """A hash of an entry's markup: equal markup, equal entry — read without Python work.
+
+    Different markup may still say the same (whitespace, renumbered sub-ids): the entry is
+    then read and compared field by field before anything is called a change.
+    """
+    return hashlib.sha256(etree.tostring(el, with_tail=False)).hexdigest()
 
 
 def gloss(program: str) -> str:

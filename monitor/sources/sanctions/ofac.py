@@ -18,45 +18,46 @@ without the namespace reads the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from lxml import etree
 
-from monitor.sources.sanctions.entries import ListEntry, ListHeader
-from monitor.sources.sanctions.xml import children, local, stream, text
+from monitor.sources.sanctions.entries import ListEntry, ListFormat, ListHeader
+from monitor.sources.sanctions.xml import children, fields, local, stream, text
 
 _ENTRY = "sdnEntry"
 _HEADER = "publshInformation"
 
 
-def _joined(el: etree._Element, names: tuple[str, ...], sep: str = ", ") -> str:
-    parts = {local(c): text(c) for c in children(el)}
-    return sep.join(parts[n] for n in names if parts.get(n))
+def _joined(values: dict[str, str], names: tuple[str, ...]) -> str:
+    return ", ".join(values[n] for n in names if values.get(n))
 
 
-def _name(el: etree._Element) -> str:
+def _name(values: dict[str, str]) -> str:
     """OFAC's own form: 'LAST, First' for people, the name alone for the rest."""
-    return _joined(el, ("lastName", "firstName"))
+    return _joined(values, ("lastName", "firstName"))
 
 
-def _alias(el: etree._Element) -> str:
-    fields = {local(c): text(c) for c in children(el)}
-    name = _name(el)
-    label = fields.get("type") or "a.k.a."
-    weak = " (weak)" if fields.get("category", "").lower() == "weak" else ""
+def _alias(values: dict[str, str]) -> str:
+    name = _name(values)
+    label = values.get("type") or "a.k.a."
+    weak = " (weak)" if values.get("category", "").lower() == "weak" else ""
     return f"{label} {name}{weak}" if name else ""
 
 
-def _id(el: etree._Element) -> str:
-    fields = {local(c): text(c) for c in children(el)}
-    value = " ".join(v for v in (fields.get("idType"), fields.get("idNumber")) if v)
-    extra = [fields[k] for k in ("idCountry",) if fields.get(k)]
-    if fields.get("issueDate"):
-        extra.append(f"issued {fields['issueDate']}")
-    if fields.get("expirationDate"):
-        extra.append(f"expires {fields['expirationDate']}")
+def _id(values: dict[str, str]) -> str:
+    value = " ".join(v for v in (values.get("idType"), values.get("idNumber")) if v)
+    extra = [values["idCountry"]] if values.get("idCountry") else []
+    if values.get("issueDate"):
+        extra.append(f"issued {values['issueDate']}")
+    if values.get("expirationDate"):
+        extra.append(f"expires {values['expirationDate']}")
     return f"{value} ({', '.join(extra)})" if extra and value else value
+
+
+def _place(key: str) -> Callable[[dict[str, str]], str]:
+    return lambda values: values.get(key, "")
 
 
 _VESSEL = (
@@ -68,48 +69,52 @@ _VESSEL = (
     ("grossRegisteredTonnage", "GRT"),
 )
 _ADDRESS = ("address1", "address2", "address3", "city", "stateOrProvince", "postalCode", "country")
-# (list element, what one item says, label) in the order documents show them.
-_LISTS = (
-    ("akaList", _alias, "Aliases"),
-    ("addressList", lambda el: _joined(el, _ADDRESS), "Addresses"),
-    ("idList", _id, "IDs"),
-    ("nationalityList", lambda el: _joined(el, ("country",)), "Nationality"),
-    ("citizenshipList", lambda el: _joined(el, ("country",)), "Citizenship"),
-    ("dateOfBirthList", lambda el: _joined(el, ("dateOfBirth",)), "Date of birth"),
-    ("placeOfBirthList", lambda el: _joined(el, ("placeOfBirth",)), "Place of birth"),
-)
+# list element → (what one item of it says, label); documents show them in this order.
+_LISTS: dict[str, tuple[Callable[[dict[str, str]], str], str]] = {
+    "akaList": (_alias, "Aliases"),
+    "addressList": (lambda values: _joined(values, _ADDRESS), "Addresses"),
+    "idList": (_id, "IDs"),
+    "nationalityList": (_place("country"), "Nationality"),
+    "citizenshipList": (_place("country"), "Citizenship"),
+    "dateOfBirthList": (_place("dateOfBirth"), "Date of birth"),
+    "placeOfBirthList": (_place("placeOfBirth"), "Place of birth"),
+}
+_ORDER = ["Title", *(label for _, label in _LISTS.values()), "Vessel", "Remarks"]
 
 
 def entry(el: etree._Element) -> ListEntry:
     """One `sdnEntry` element as a ListEntry; raises ValueError when it has no uid."""
-    fields: dict[str, etree._Element] = {local(c): c for c in children(el)}
-    uid = text(fields["uid"]) if "uid" in fields else ""
+    values: dict[str, str] = {}
+    programs: list[str] = []
+    found: dict[str, tuple[str, ...]] = {}
+    for child in children(el):
+        name = local(child)
+        if name == "programList":
+            programs = [p for p in (text(c) for c in children(child)) if p]
+        elif name in _LISTS:
+            describe, label = _LISTS[name]
+            said = tuple(v for v in (describe(fields(c)) for c in children(child)) if v)
+            if said:
+                found[label] = said
+        elif name == "vesselInfo":
+            vessel = fields(child)
+            said = tuple(f"{label}: {vessel[k]}" for k, label in _VESSEL if vessel.get(k))
+            if said:
+                found["Vessel"] = said
+        else:
+            values[name] = text(child)
+    uid = values.get("uid", "")
     if not uid:
         raise ValueError("an sdnEntry has no uid")
-    programs = tuple(
-        p for p in (text(c) for c in children(fields["programList"])) if p
-    ) if "programList" in fields else ()
-    details: list[tuple[str, tuple[str, ...]]] = []
-    if "title" in fields and text(fields["title"]):
-        details.append(("Title", (text(fields["title"]),)))
-    for element, describe, label in _LISTS:
-        if element in fields:
-            values = tuple(v for v in (describe(c) for c in children(fields[element])) if v)
-            if values:
-                details.append((label, values))
-    if "vesselInfo" in fields:
-        vessel = {local(c): text(c) for c in children(fields["vesselInfo"])}
-        said = tuple(f"{label}: {vessel[k]}" for k, label in _VESSEL if vessel.get(k))
-        if said:
-            details.append(("Vessel", said))
-    if "remarks" in fields and text(fields["remarks"]):
-        details.append(("Remarks", (text(fields["remarks"]),)))
+    for key, label in (("title", "Title"), ("remarks", "Remarks")):
+        if values.get(key):
+            found[label] = (values[key],)
     return ListEntry(
         uid=uid,
-        name=_name(el) or f"uid {uid}",
-        type=text(fields["sdnType"]) if "sdnType" in fields else "Unknown",
-        programs=programs,
-        details=tuple(details),
+        name=_name(values) or f"uid {uid}",
+        type=values.get("sdnType") or "Unknown",
+        programs=tuple(programs),
+        details=tuple((label, found[label]) for label in _ORDER if label in found),
     )
 
 
@@ -121,22 +126,25 @@ def _publish_date(value: str) -> datetime | None:
         return None
 
 
-class SdnFormat:
+class SdnFormat(ListFormat):
     """`format: ofac-sdn`: https://www.treasury.gov/ofac/downloads/sdn.xml"""
 
     list_name = "SDN"
     list_title = "Specially Designated Nationals and Blocked Persons List (SDN)"
     publisher = "OFAC"
 
-    def entries(self, content: bytes, header: ListHeader) -> Iterator[ListEntry]:
+    def elements(self, content: bytes, header: ListHeader) -> Iterator[etree._Element]:
         for el in stream(content, (_ENTRY, _HEADER), "sdnList", "OFAC SDN list"):
             if local(el) == _HEADER:
-                info = {local(c): text(c) for c in children(el)}
+                info = fields(el)
                 header.published = _publish_date(info.get("Publish_Date", ""))
                 count = info.get("Record_Count", "")
                 header.record_count = int(count) if count.isdigit() else None
                 continue
-            try:
-                yield entry(el)
-            except ValueError as err:
-                header.errors.append(f"line {el.sourceline}: {err}")
+            yield el
+
+    def uid(self, el: etree._Element) -> str:
+        return (el.findtext("{*}uid") or "").strip()
+
+    def entry(self, el: etree._Element) -> ListEntry:
+        return entry(el)

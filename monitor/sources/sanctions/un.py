@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from monitor.sources.sanctions.entries import ListEntry, ListHeader
+from monitor.sources.sanctions.entries import ListEntry, ListFormat, ListHeader
 from monitor.sources.sanctions.xml import children, local, stream, text
 
 _NAMES = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
@@ -135,20 +135,23 @@ def _generated(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class UnFormat:
+class UnFormat(ListFormat):
     """`format: un-consolidated`: https://scsanctions.un.org/resources/xml/en/consolidated.xml"""
 
     list_name = "UN consolidated list"
     list_title = "UN Security Council Consolidated List"
     publisher = "The UN Security Council"
 
-    def entries(self, content: bytes, header: ListHeader) -> Iterator[ListEntry]:
+    def elements(self, content: bytes, header: ListHeader) -> Iterator[etree._Element]:
         what = "UN consolidated list"
         for el in stream(content, ("INDIVIDUAL", "ENTITY"), "CONSOLIDATED_LIST", what):
             if header.published is None:
                 root = el.getroottree().getroot()
                 header.published = _generated(root.get("dateGenerated"))
-            try:
-                yield entry(el)
-            except ValueError as err:
-                header.errors.append(f"line {el.sourceline}: {err}")
+            yield el
+
+    def uid(self, el: etree._Element) -> str:
+        return (el.findtext("DATAID") or "").strip()
+
+    def entry(self, el: etree._Element) -> ListEntry:
+        return entry(el)

@@ -7,7 +7,6 @@ turned it into an entry, so memory stays at about one entry plus the input bytes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from io import BytesIO
 
@@ -15,22 +14,42 @@ from lxml import etree
 
 from monitor.errors import ParseError
 
-_SPACE = re.compile(r"\s+")
+# Tag → local name: lists repeat a few dozen tags hundreds of thousands of times.
+_LOCAL: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = _LOCAL[tag] = tag.rpartition("}")[2]
+    return name
 
 
 def local(el: etree._Element) -> str:
     """An element's name without its namespace."""
-    return etree.QName(el).localname
+    return _local(el.tag)  # type: ignore[arg-type]
 
 
 def text(el: etree._Element) -> str:
     """An element's own text, whitespace collapsed."""
-    return _SPACE.sub(" ", el.text or "").strip()
+    value = el.text
+    return " ".join(value.split()) if value else ""
 
 
 def children(el: etree._Element) -> Iterator[etree._Element]:
     """Child elements (comments and processing instructions skipped)."""
     return (c for c in el if isinstance(c.tag, str))
+
+
+def fields(el: etree._Element) -> dict[str, str]:
+    """An element's children as local name → text (the last wins when one repeats)."""
+    out = {}
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):
+            value = child.text
+            out[_local(tag)] = " ".join(value.split()) if value else ""
+    return out
 
 
 def parse_error(message: str) -> ParseError:
