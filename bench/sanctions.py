@@ -25,14 +25,69 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SDN_URL = "https://www.treasury.gov/ofac/downloads/sdn.xml"
-_PROGRAMS = ["SDGT", "DPRK", "DPRK2", "DPRK3", "DPRK4", "IRAN", "SYRIA", "CUBA", "VENEZUELA",
-             "RUSSIA-EO14024", "UKRAINE-EO13662", "NPWMD", "SDNTK", "GLOMAG", "CYBER2"]
-_COUNTRIES = ["Korea, North", "Iran", "Syria", "Russia", "China", "Venezuela", "Lebanon",
-              "United Arab Emirates", "Cuba", "Turkey"]
-_CITIES = ["Pyongyang", "Tehran", "Damascus", "Moscow", "Dandong", "Caracas", "Beirut",
-           "Dubai", "Havana", "Istanbul"]
-_SYLLABLES = ["KIM", "RI", "PAK", "CHOE", "JONG", "AL", "HASSAN", "PETROV", "IVANOV", "GARCIA",
-              "SOL", "MIN", "HYOK", "YONG", "CHOL", "NAM", "SU", "AHMAD", "REZA", "VLADIMIR"]
+_PROGRAMS = [
+    "SDGT",
+    "DPRK",
+    "DPRK2",
+    "DPRK3",
+    "DPRK4",
+    "IRAN",
+    "SYRIA",
+    "CUBA",
+    "VENEZUELA",
+    "RUSSIA-EO14024",
+    "UKRAINE-EO13662",
+    "NPWMD",
+    "SDNTK",
+    "GLOMAG",
+    "CYBER2",
+]
+_COUNTRIES = [
+    "Korea, North",
+    "Iran",
+    "Syria",
+    "Russia",
+    "China",
+    "Venezuela",
+    "Lebanon",
+    "United Arab Emirates",
+    "Cuba",
+    "Turkey",
+]
+_CITIES = [
+    "Pyongyang",
+    "Tehran",
+    "Damascus",
+    "Moscow",
+    "Dandong",
+    "Caracas",
+    "Beirut",
+    "Dubai",
+    "Havana",
+    "Istanbul",
+]
+_SYLLABLES = [
+    "KIM",
+    "RI",
+    "PAK",
+    "CHOE",
+    "JONG",
+    "AL",
+    "HASSAN",
+    "PETROV",
+    "IVANOV",
+    "GARCIA",
+    "SOL",
+    "MIN",
+    "HYOK",
+    "YONG",
+    "CHOL",
+    "NAM",
+    "SU",
+    "AHMAD",
+    "REZA",
+    "VLADIMIR",
+]
 
 
 def _name(rng: random.Random, parts: int) -> str:
@@ -74,28 +129,54 @@ def _entry(uid: int, rng: random.Random, aliases: int = 0, extra_program: bool =
         lines.append(f"    </{tag}>")
 
     country = rng.choice(_COUNTRIES)
-    item_list("idList", "id", [
-        [("idType", "Passport" if person else "Registration Number"),
-         ("idNumber", str(rng.randint(10**8, 10**9))), ("idCountry", country)]
-        for _ in range(1 if rng.random() < 0.75 else 2)
-    ])
-    item_list("akaList", "aka", [
-        [("type", "a.k.a."), ("category", rng.choice(["strong", "weak"])),
-         ("lastName", _name(rng, 2))]
-        for _ in range(rng.randint(0, 2) + aliases)
-    ])
-    item_list("addressList", "address", [
-        [("address1", f"{rng.randint(1, 999)} {_name(rng, 1).title()} Street"),
-         ("city", rng.choice(_CITIES)), ("country", country)]
-        for _ in range(1)
-    ])
+    item_list(
+        "idList",
+        "id",
+        [
+            [
+                ("idType", "Passport" if person else "Registration Number"),
+                ("idNumber", str(rng.randint(10**8, 10**9))),
+                ("idCountry", country),
+            ]
+            for _ in range(1 if rng.random() < 0.75 else 2)
+        ],
+    )
+    item_list(
+        "akaList",
+        "aka",
+        [
+            [
+                ("type", "a.k.a."),
+                ("category", rng.choice(["strong", "weak"])),
+                ("lastName", _name(rng, 2)),
+            ]
+            for _ in range(rng.randint(0, 2) + aliases)
+        ],
+    )
+    item_list(
+        "addressList",
+        "address",
+        [
+            [
+                ("address1", f"{rng.randint(1, 999)} {_name(rng, 1).title()} Street"),
+                ("city", rng.choice(_CITIES)),
+                ("country", country),
+            ]
+            for _ in range(1)
+        ],
+    )
     if person:
-        item_list("nationalityList", "nationality", [[("country", country),
-                                                      ("mainEntry", "true")]])
-        item_list("dateOfBirthList", "dateOfBirthItem", [
-            [("dateOfBirth", f"{rng.randint(1, 28):02d} Jan {rng.randint(1940, 1990)}"),
-             ("mainEntry", "true")]
-        ])
+        item_list("nationalityList", "nationality", [[("country", country), ("mainEntry", "true")]])
+        item_list(
+            "dateOfBirthList",
+            "dateOfBirthItem",
+            [
+                [
+                    ("dateOfBirth", f"{rng.randint(1, 28):02d} Jan {rng.randint(1940, 1990)}"),
+                    ("mainEntry", "true"),
+                ]
+            ],
+        )
     if vessel:
         lines.append(
             f"    <vesselInfo>\n      <callSign>{_name(rng, 1)[:4]}{uid % 100}</callSign>\n"
@@ -169,8 +250,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=15_000)
     parser.add_argument("--changes", type=int, default=200, help="of each kind")
     parser.add_argument("--keep", type=Path, help="write the two lists to this folder")
-    parser.add_argument("--child", nargs=2, metavar=("DATABASE_URL", "BASE_URL"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=2, metavar=("DATABASE_URL", "BASE_URL"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
@@ -189,8 +271,10 @@ def main() -> None:
     gen1 = generation(first, "02/22/2018", set(), set())
     gen2 = generation(second, "02/23/2018", aliases, programs)
     print(f"generation 1: {n} entries, {len(gen1) / 1e6:.1f} MB")
-    print(f"generation 2: {len(second)} entries, {len(gen2) / 1e6:.1f} MB "
-          f"(+{k} designations, -{k} delistings, {k} alias and {k} program amendments)")
+    print(
+        f"generation 2: {len(second)} entries, {len(gen2) / 1e6:.1f} MB "
+        f"(+{k} designations, -{k} delistings, {k} alias and {k} program amendments)"
+    )
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         (args.keep / "sdn-1.xml").write_bytes(gen1)
@@ -202,14 +286,18 @@ def main() -> None:
             server.routes[path] = Route(body=body, content_type="text/xml")
             out = subprocess.run(
                 [sys.executable, __file__, "--child", database_url, server.base_url],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{label:22} {figures['seconds']:6.2f} s  "
-                  f"peak RSS {figures['peak_rss_mb']:6.1f} MB"
-                  f"  {figures['status']}  documents {figures['documents']}"
-                  f"{'  ' + figures['note'] if figures['note'] else ''}"
-                  f"{'  ' + str(figures['error']) if figures['error'] else ''}")
+            print(
+                f"{label:22} {figures['seconds']:6.2f} s  "
+                f"peak RSS {figures['peak_rss_mb']:6.1f} MB"
+                f"  {figures['status']}  documents {figures['documents']}"
+                f"{'  ' + figures['note'] if figures['note'] else ''}"
+                f"{'  ' + str(figures['error']) if figures['error'] else ''}"
+            )
     print("targets: diff ≤ 5 s and ≤ 200 MB")
 
 

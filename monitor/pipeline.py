@@ -438,8 +438,7 @@ async def _poll_snapshot(
             "wrong or partial list (kept the last snapshot)"
         )
     seen = {
-        key: SeenItem(snapshot.fingerprints[key], data=data)
-        for key, data in snapshot.data.items()
+        key: SeenItem(snapshot.fingerprints[key], data=data) for key, data in snapshot.data.items()
     }
     docs: list[Document] = []
     if not known:

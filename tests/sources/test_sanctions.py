@@ -174,8 +174,7 @@ def test_second_generation_becomes_designations_delisting_and_amendments(
     assert result.note is None and result.item_errors == []
     found = changes(result)
     assert sorted(found) == [
-        "Amendment: PAEKSOL SHIPPING CO LTD on SDN (programs changed), "
-        "programs DPRK4, DPRK-NKSPEA",
+        "Amendment: PAEKSOL SHIPPING CO LTD on SDN (programs changed), programs DPRK4, DPRK-NKSPEA",
         "Amendment: RI, Song Hyok on SDN (aliases changed), programs DPRK3",
         "Delisting: KOREA SOBAEKSU TRADING COMPANY removed from SDN, programs DPRK, DPRK3",
         "Designation: CHON, Myong Gil added to SDN, programs DPRK3",
@@ -296,3 +295,47 @@ def test_dry_run_of_a_new_list_stores_nothing(
     [result] = poll([sdn_source()], store, settings, rewrite_to=server, dry_run=True)
     assert result.status == "ok" and result.note and "baseline" in result.note
     assert store.snapshot("ofac-sdn") == {}
+
+
+def test_markup_that_says_the_same_is_not_news(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    poll_list(server, store, settings, GEN1)
+    # Re-indented, and the alias of AEROCARIBBEAN renumbered: same entries, other bytes.
+    reformatted = GEN1.replace(b"\n    ", b"\n\t").replace(b"<uid>361</uid>", b"<uid>999</uid>")
+    result = poll_list(server, store, settings, reformatted)
+    assert result.status == "ok" and result.changes == []
+    # The new markup is the snapshot now: the next real change is still found.
+    result = poll_list(server, store, settings, GEN2)
+    assert len(changes(result)) == 5
+
+
+UN_URL = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+UN = (FIXTURES / "sanctions/un-consolidated.xml").read_bytes()
+
+
+def test_un_list_changes_become_documents(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    options = SanctionsOptions(id="un-sc", url=UN_URL, format="un-consolidated")
+
+    def poll_un(body: bytes) -> PollResult:
+        server.routes[production_path(UN_URL)] = Route(body=body, content_type="text/xml")
+        [result] = poll([options], store, settings, rewrite_to=server)
+        assert result.status == "ok", result.error
+        return result
+
+    assert poll_un(UN).changes == []
+    # Bookkeeping only (a new version number): not news.
+    assert poll_un(UN.replace(b"<VERSIONNUM>1<", b"<VERSIONNUM>2<")).changes == []
+    gen2 = UN.replace(b"<ALIAS_NAME>Haegumgang Trading Co.<", b"<ALIAS_NAME>HTC<")
+    [change] = poll_un(gen2).changes
+    doc = change.document
+    assert doc.kind == "Amendment"
+    assert doc.title == (
+        "Amendment: HAEGUMGANG TRADING CORPORATION on UN consolidated list (aliases changed), "
+        "programs DPRK"
+    )
+    assert "Aliases added: HTC (a.k.a.)" in doc.body.split("\n\n")
+    assert "Aliases no longer listed: Haegumgang Trading Co. (a.k.a.)" in doc.body.split("\n\n")
+    assert doc.url == f"{UN_URL}#6908202"

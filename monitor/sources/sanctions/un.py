@@ -57,9 +57,7 @@ def _date(el: etree._Element) -> str:
 def _document(el: etree._Element) -> str:
     fields = {local(c): text(c) for c in children(el)}
     value = " ".join(v for v in (fields.get("TYPE_OF_DOCUMENT"), fields.get("NUMBER")) if v)
-    extra = [
-        fields[k] for k in ("ISSUING_COUNTRY", "DATE_OF_ISSUE", "NOTE") if fields.get(k)
-    ]
+    extra = [fields[k] for k in ("ISSUING_COUNTRY", "DATE_OF_ISSUE", "NOTE") if fields.get(k)]
     return f"{value} ({', '.join(extra)})" if extra and value else value
 
 
