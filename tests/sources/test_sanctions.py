@@ -339,3 +339,17 @@ def test_un_list_changes_become_documents(
     assert "Aliases added: HTC (a.k.a.)" in doc.body.split("\n\n")
     assert "Aliases no longer listed: Haegumgang Trading Co. (a.k.a.)" in doc.body.split("\n\n")
     assert doc.url == f"{UN_URL}#6908202"
+
+
+def test_a_list_may_be_bigger_than_the_feed_cap_up_to_its_own(
+    server: FixtureServer, store: Store, tmp_path: Path
+) -> None:
+    from tests.conftest import fast_settings
+
+    small = fast_settings(tmp_path, fetch_max_bytes=1000)  # below the 7.8 kB list
+    serve(server, GEN1)
+    [result] = poll([sdn_source()], store, small, rewrite_to=server)
+    assert result.status == "ok", result.error
+    [capped] = poll([sdn_source(max_bytes=2000)], store, small, rewrite_to=server)
+    assert capped.status == "error"
+    assert capped.error is not None and "exceeds the" in capped.error
