@@ -350,6 +350,7 @@ def test_a_list_may_be_bigger_than_the_feed_cap_up_to_its_own(
     serve(server, GEN1)
     [result] = poll([sdn_source()], store, small, rewrite_to=server)
     assert result.status == "ok", result.error
+    serve(server, GEN2)  # new content: no 304
     [capped] = poll([sdn_source(max_bytes=2000)], store, small, rewrite_to=server)
     assert capped.status == "error"
     assert capped.error is not None and "exceeds the" in capped.error
