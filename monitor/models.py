@@ -87,6 +87,8 @@ class PollResult:
     baseline: bool = False
     alerted: int = 0
     withheld: int = 0
+    # What else the poll did, for people (e.g. "baseline: 15000 entries recorded").
+    note: str | None = None
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change == change)

@@ -23,7 +23,8 @@ from monitor.models import Document, Match, PollResult, RawItem, StoredChange
 from monitor.normalize import normalize
 from monitor.normalize.urls import canonical_url, document_id
 from monitor.rules import RuleSet
-from monitor.sources import SourceOptions, build
+from monitor.snapshots import poll_snapshot
+from monitor.sources import SnapshotSource, SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
@@ -333,11 +334,16 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         store.validators(options.url),
         allow_private=options.allow_private,
         configured=True,
+        max_bytes=options.max_bytes,
     )
     if fetched.not_modified:
         result.status = "not_modified"
         if not ctx.dry_run:
             store.record_poll(options.id, [], now=now, status="not_modified")
+        return
+    source = build(options)
+    if isinstance(source, SnapshotSource):
+        await poll_snapshot(source, fetched, ctx, result)
         return
     items = await _in_executor(
         ctx, _parse, options, fetched.content, fetched.url, fetched.content_type

@@ -68,6 +68,8 @@ def summary_table(results: list[PollResult]) -> str:
             )
             if r.baseline_note():
                 detail += f"; {r.baseline_note()}"
+        if r.note:
+            detail += f"; {r.note}"
         if r.item_errors:
             detail += f"; {len(r.item_errors)} page(s) failed: " + "; ".join(r.item_errors)
         rows.append([r.source_id, r.status, f"{r.duration:.2f}s", detail])

@@ -202,6 +202,8 @@ class Service:
             result.count("updated"),
             f"; {result.baseline_note()}" if result.baseline else "",
         )
+        if result.note:
+            log.info("source %s: %s", source_id, result.note, extra={"source": source_id})
         if any(c.matches for c in result.changes):
             # Alerts go out now rather than at the next tick, but the poll does not wait for
             # them: a slow or hung channel must not hold up polling.

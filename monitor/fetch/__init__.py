@@ -205,8 +205,11 @@ class Fetcher:
         *,
         allow_private: bool = True,
         configured: bool = False,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """GET `url` (conditionally if validators are given); raises FetchError on failure.
+
+        `max_bytes` replaces `fetch_max_bytes` for this fetch (a source that is big by nature).
 
         With `allow_private=False` no hop may reach a private, loopback or link-local
         address — except the URL itself when `configured` (it is the operator's choice,
@@ -225,7 +228,12 @@ class Fetcher:
             attempt += 1
             try:
                 result = await self._fetch_once(
-                    url, headers, deadline, allow_private=allow_private, configured=configured
+                    url,
+                    headers,
+                    deadline,
+                    allow_private=allow_private,
+                    configured=configured,
+                    cap=max_bytes or self.settings.fetch_max_bytes,
                 )
             except TransientFetchError as err:
                 pause = self._pause(err, attempt)
@@ -251,6 +259,7 @@ class Fetcher:
         *,
         allow_private: bool,
         configured: bool,
+        cap: int,
     ) -> FetchResult:
         gate = self._gate(url)
         gate.users += 1
@@ -259,7 +268,12 @@ class Fetcher:
                 await self._wait_turn(gate)
                 async with self._in_flight:
                     return await self._fetch_guarded(
-                        url, headers, deadline, allow_private=allow_private, configured=configured
+                        url,
+                        headers,
+                        deadline,
+                        allow_private=allow_private,
+                        configured=configured,
+                        cap=cap,
                     )
         finally:
             gate.users -= 1
@@ -272,11 +286,12 @@ class Fetcher:
         *,
         allow_private: bool,
         configured: bool,
+        cap: int,
     ) -> FetchResult:
         try:
             async with asyncio.timeout_at(deadline.start()):
                 return await self._request(
-                    url, headers, allow_private=allow_private, configured=configured
+                    url, headers, allow_private=allow_private, configured=configured, cap=cap
                 )
         except TimeoutError:
             raise TransientFetchError(
@@ -293,7 +308,13 @@ class Fetcher:
             raise FetchError(f"invalid URL: {err}") from None
 
     async def _request(
-        self, url: str, headers: dict[str, str], *, allow_private: bool, configured: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        allow_private: bool,
+        configured: bool,
+        cap: int,
     ) -> FetchResult:
         for hop in range(self.settings.fetch_max_redirects + 1):
             check_scheme(url)
@@ -306,13 +327,12 @@ class Fetcher:
                     # Closed unread: a redirect's body is never worth the bytes.
                     url = str(response.url.join(location))
                     continue
-                return await self._read(response)
+                return await self._read(response, cap)
         raise FetchError(
             f"more than {self.settings.fetch_max_redirects} redirects (redirect loop?)"
         )
 
-    async def _read(self, response: httpx.Response) -> FetchResult:
-        cap = self.settings.fetch_max_bytes
+    async def _read(self, response: httpx.Response, cap: int) -> FetchResult:
         status = response.status_code
         if status == 304:
             return FetchResult(url=str(response.url), status=304)

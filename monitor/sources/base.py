@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -121,6 +124,8 @@ class SourceOptions(BaseModel):
     # Links and redirects found in fetched content may reach private, loopback and
     # link-local addresses only when this is set (an intranet source); `url` always may.
     allow_private: bool = False
+    # Response size cap for this source's own URL (None: MONITOR_FETCH_MAX_BYTES).
+    max_bytes: int | None = Field(default=None, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -196,6 +201,52 @@ class Source(ABC):
     @abstractmethod
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
         """Turn the response body into items; raise ParseError if it holds none at all."""
+
+
+@dataclass
+class Snapshot:
+    """A whole list as a SnapshotSource read it, against the snapshot the store knew.
+
+    `fingerprints` has every entry of the list (key → fingerprint); `data` what is to be
+    stored of the entries that are new or changed (JSON), so that a later change can say
+    what the entry was; `errors` the entries that could not be read (item errors).
+    """
+
+    fingerprints: dict[str, str]
+    data: dict[str, dict[str, Any]]
+    published: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class SnapshotSource(Source):
+    """A source whose response is a whole list (a sanctions list): its news is what changed.
+
+    The pipeline keeps the last snapshot in the store (each entry's fingerprint and data)
+    and asks the source two pure questions: `read` the list against the known fingerprints,
+    then `changes`: the items announcing each addition, removal and change.
+    """
+
+    def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        """Every entry, as if added to an empty list."""
+        return self.changes(self.read(content, url, content_type, {}), {}, {}, url)
+
+    @abstractmethod
+    def read(
+        self, content: bytes, url: str, content_type: str | None, known: Mapping[str, str]
+    ) -> Snapshot:
+        """The list's entries; raise ParseError when the list cannot be read as a whole."""
+
+    @abstractmethod
+    def changes(
+        self,
+        snapshot: Snapshot,
+        known: Mapping[str, str],
+        previous: Mapping[str, Mapping[str, Any]],
+        url: str,
+    ) -> list[RawItem]:
+        """Items for the keys added (in `snapshot`, not `known`), changed (fingerprints
+        differ) and removed (in `known` only); `previous` holds the stored data of the
+        changed and removed ones. Each item's guid starts with its entry's key and ':'."""
 
 
 REGISTRY: dict[str, type[Source]] = {}

@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -79,13 +79,15 @@ class SeenItem:
     URL with another entry of the feed and is told apart by its guid (for good: the choice
     is remembered so that it survives the other entry leaving the feed). `failures` counts
     the polls in a row whose attempt to follow the entry's link failed for now; meanwhile
-    `fingerprint` is the one last followed ('' for none), so the entry is retried.
+    `fingerprint` is the one last followed ('' for none), so the entry is retried. `data` is
+    what a list source keeps of an entry (JSON), written when given.
     """
 
     fingerprint: str
     url_id: str | None = None
     by_guid: bool = False
     failures: int = 0
+    data: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -243,6 +245,31 @@ class Store:
                 )
         return found
 
+    def snapshot(self, source_id: str) -> dict[str, str]:
+        """Every entry key this source has seen, with its fingerprint (a list's last snapshot)."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(seen_items.c.item_key, seen_items.c.fingerprint).where(
+                    seen_items.c.source_id == source_id
+                )
+            )
+            return {row.item_key: row.fingerprint for row in rows}
+
+    def seen_data(self, source_id: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What a list source stored of each of these entries (those with data)."""
+        found: dict[str, dict[str, Any]] = {}
+        with self._transaction() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                rows = conn.execute(
+                    select(seen_items.c.item_key, seen_items.c.data).where(
+                        seen_items.c.source_id == source_id,
+                        seen_items.c.item_key.in_(chunk),
+                        seen_items.c.data.is_not(None),
+                    )
+                )
+                found.update({row.item_key: row.data for row in rows if row.data is not None})
+        return found
+
     def url_claims(self, source_id: str, url_ids: Iterable[str]) -> dict[str, str]:
         """For each URL id, the key of an entry of this source identified by that URL."""
         wanted = list(dict.fromkeys(url_ids))
@@ -278,6 +305,7 @@ class Store:
         *,
         now: datetime,
         seen: Mapping[str, str | SeenItem] | None = None,
+        forget: Collection[str] = (),
         validators: Mapping[str, Validators | None] | None = None,
         partial: Collection[str] = (),
         item_count: int | None = None,
@@ -291,7 +319,8 @@ class Store:
         New and updated documents are matched with `match(document, previous_version)`; the
         matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
         the same transaction as the documents.
-        `seen` maps feed item keys to their fingerprints (or SeenItems); `validators` maps
+        `seen` maps feed item keys to their fingerprints (or SeenItems); `forget` lists keys
+        no longer in the source (entries removed from a list), whose rows go; `validators` maps
         URLs to their validators, None forgetting them (the next fetch is in full).
         `partial` holds the ids of documents whose text is the feed's fallback: such a text
         never replaces a full text stored before.
@@ -331,6 +360,12 @@ class Store:
                 )
             if seen:
                 self._write_seen(conn, source_id, seen, now)
+            for chunk in _chunks(list(forget)):
+                conn.execute(
+                    seen_items.delete().where(
+                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                    )
+                )
             if validators:
                 self._write_validators(conn, validators, now)
             self._write_state(
@@ -663,6 +698,7 @@ class Store:
                 "url_id": item.url_id,
                 "by_guid": item.by_guid,
                 "follow_failures": item.failures,
+                "data": item.data,
             }
             for key, item in items.items()
         ]
@@ -670,7 +706,7 @@ class Store:
         # must not erase it.
         recorded = [r for r in rows if r["url_id"] is not None]
         bare = [r for r in rows if r["url_id"] is None]
-        columns = ["fingerprint", "seen_at", "follow_failures"]
+        columns = ["fingerprint", "seen_at", "follow_failures", "data"]
         self._upsert(
             conn, seen_items, recorded, ["source_id", "item_key"], [*columns, "url_id", "by_guid"]
         )

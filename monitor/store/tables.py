@@ -100,6 +100,9 @@ seen_items = Table(
     Column("by_guid", Boolean, nullable=False, server_default=false()),
     # Polls in a row whose follow-up of the entry's link failed for now (it is retried).
     Column("follow_failures", Integer, nullable=False, server_default="0"),
+    # What a list source (a sanctions list) stored of the entry, so that its later change
+    # or removal can say what it was (NULL for feed and page entries).
+    Column("data", JSON),
     Index("ix_seen_items_source_url_id", "source_id", "url_id"),
 )
 
