@@ -310,6 +310,7 @@ def _normalize_all(
                 fetched_at=now,
                 timezone=options.timezone,
                 default_kind=options.kind,
+                oldest=options.oldest_datetime,
             )
         except (MonitorError, ValueError, OverflowError) as err:
             errors.append(f"entry '{one.raw.title or one.raw.url}': {err}")

@@ -40,16 +40,19 @@ def normalize(
     fetched_at: datetime,
     timezone: str = "UTC",
     default_kind: str | None = None,
+    oldest: datetime | None = None,
 ) -> Document:
-    """The Document for one raw item (pure: no I/O)."""
+    """The Document for one raw item (pure: no I/O); printed dates before `oldest` are typos."""
     url, fragment = canonical_url(raw.url)
     anchor = raw.anchor or fragment
     title = clean_line(raw.title)[:MAX_TITLE]
     body = html_to_text(raw.content_html or raw.summary_html)[:MAX_BODY]
     summary = _summary(html_to_text(raw.summary_html) if raw.summary_html else "", body)
-    published, updated = parse_dates(raw.published, timezone, now=fetched_at)
+    published, updated = parse_dates(raw.published, timezone, now=fetched_at, oldest=oldest)
     if raw.updated is not None:
-        later_published, later_updated = parse_dates(raw.updated, timezone, now=fetched_at)
+        later_published, later_updated = parse_dates(
+            raw.updated, timezone, now=fetched_at, oldest=oldest
+        )
         updated = later_updated or later_published or updated
     authors = list(dict.fromkeys(a for a in (clean_line(x) for x in raw.authors) if a))
     office = clean_line(raw.office) if raw.office else None

@@ -41,7 +41,7 @@ TZ_ABBREVIATIONS: dict[str, tzinfo] = {
 }
 _UPDATED = re.compile(r"\b(?:last\s+)?(?:updated|modified|revised)\b\s*(?:on|at)?\s*:?\s*", re.I)
 _LEADING_LABEL = re.compile(r"^\s*(?:published|posted|released|date|dated|on)\s*:?\s*", re.I)
-_MIN_YEAR = 1990
+_OLDEST = datetime(1990, 1, 1, tzinfo=UTC)  # before the web, a printed year is a typo
 # Years 1 and 9999 are datetime's ends: shown in a reader's zone (an email's
 # MONITOR_TIMEZONE), such a date overflows. Nothing real is dated that far out.
 _FIRST_SAFE_YEAR = 2
@@ -128,12 +128,18 @@ def _latest_past(parsed: datetime, default_zone: str, now: datetime) -> datetime
 
 
 def parse_date(
-    text: str | datetime | None, default_zone: str = "UTC", *, now: datetime | None = None
+    text: str | datetime | None,
+    default_zone: str = "UTC",
+    *,
+    now: datetime | None = None,
+    oldest: datetime | None = None,
 ) -> datetime | None:
     """Parse one printed date ('11/20/2018 04:06 PM EST'); None if it is not a date.
 
     A date printed without a year ('December 30') is the latest one not after `now`
-    (the time the page was fetched; the clock if not given).
+    (the time the page was fetched; the clock if not given). A printed date is kept only
+    when plausible: not more than a day after `now` (a zone ahead of ours), and not
+    before `oldest` (1 January 1990 unless a source says otherwise).
     """
     if text is None or isinstance(text, datetime):
         return _safe_utc(text, default_zone) if text else None
@@ -150,20 +156,27 @@ def parse_date(
     result = (
         _latest_past(parsed, default_zone, now) if yearless else _safe_utc(parsed, default_zone)
     )
-    if result is None or result.year < _MIN_YEAR or result.year > now.year + 1:
+    if result is None or result > now + _AHEAD:
+        return None
+    if result < (oldest if oldest is not None else _OLDEST):
         return None
     return result
 
 
 def parse_dates(
-    text: str | datetime | None, default_zone: str = "UTC", *, now: datetime | None = None
+    text: str | datetime | None,
+    default_zone: str = "UTC",
+    *,
+    now: datetime | None = None,
+    oldest: datetime | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """Published and updated from one line ('February 12, 2018 Updated: February 17, 2018')."""
     if text is None or isinstance(text, datetime):
-        return parse_date(text, default_zone, now=now), None
+        return parse_date(text, default_zone, now=now, oldest=oldest), None
     parts = _UPDATED.split(text, maxsplit=1)
-    published = parse_date(parts[0], default_zone, now=now) if parts[0].strip() else None
-    updated = parse_date(parts[1], default_zone, now=now) if len(parts) > 1 else None
+    first, rest = parts[0], (parts[1] if len(parts) > 1 else None)
+    published = parse_date(first, default_zone, now=now, oldest=oldest) if first.strip() else None
+    updated = parse_date(rest, default_zone, now=now, oldest=oldest) if rest else None
     return published, updated
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from datetime import UTC, date, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,6 +67,9 @@ class SourceOptions(BaseModel):
     follow_links: bool = False
     article: ArticleSelectors = Field(default_factory=ArticleSelectors)
     timezone: str = "UTC"
+    # Printed dates before this are read as typos (default 1990-01-01): set it for an
+    # archive that really publishes older releases.
+    oldest_date: date | None = None
     kind: str | None = None
     max_follow: int = Field(default=50, ge=1)
     # Links and redirects found in fetched content may reach private, loopback and
@@ -118,6 +122,15 @@ class SourceOptions(BaseModel):
     @property
     def interval_seconds(self) -> int | None:
         return parse_interval(self.every) if self.every else None
+
+    @property
+    def oldest_datetime(self) -> datetime | None:
+        """`oldest_date` as the first instant of that day (UTC), for date parsing."""
+        if self.oldest_date is None:
+            return None
+        return datetime(
+            self.oldest_date.year, self.oldest_date.month, self.oldest_date.day, tzinfo=UTC
+        )
 
     @property
     def display_name(self) -> str:
