@@ -60,6 +60,14 @@ _NUMERIC_DATE = re.compile(
     r"(?<![\d.])(?:\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|\d{1,2}[-/]\d{4}|\d{8}(?=T|\b))(?![\d.]\d)"
 )
+# A whole date with its month named, and the time printed right after it if any:
+# "June 25, 2024", "25 June 2024 at 5:30 PM EST".
+_DATE_PHRASE = re.compile(
+    r"(?:\b[a-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\b\d{1,2}(?:st|nd|rd|th)?\s+"
+    r"[a-z]{3,9}\.?,?\s+\d{4})(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+    r"(?:\s+[a-z]{2,5}\b)?)?",
+    re.I,
+)
 # Chinese, Japanese and Korean pages print "2016年10月14日" / "2018년 11월 20일".
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 # dateutil reads a printed year below 100 ("Sat, 01 Jan 0000") as this century's.
@@ -92,6 +100,15 @@ def looks_like_date(text: str) -> bool:
         return True
     month = _MONTH.search(text)
     return month is not None and _DAY_OR_YEAR.search(text) is not None
+
+
+# A date printed year first ("2020/1/10") or with its month's name cannot swap day and month.
+_YEAR_FIRST = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)")
+
+
+def is_unambiguous(text: str) -> bool:
+    """Whether a printed date reads one way only: year first, or its month named."""
+    return bool(_YEAR_FIRST.match(text)) or _MONTH.search(text) is not None
 
 
 def _zone(name: str | None, offset: int | None) -> tzinfo | None:
@@ -152,7 +169,12 @@ def parse_date(
         parsed = _dateutil(text, first)
         yearless = parsed.year == first.year and _dateutil(text, second).year == second.year
     except (ValueError, OverflowError, TypeError):  # dateutil's ParserError is a ValueError
-        return None
+        # Other numbers around a date confuse dateutil ("June 25, 2024 5 min read"):
+        # a full date phrase inside the text is still a clear date.
+        phrase = _DATE_PHRASE.search(text)
+        if phrase is None or phrase.group(0) == text:
+            return None
+        return parse_date(phrase.group(0), default_zone, now=now, oldest=oldest)
     result = (
         _latest_past(parsed, default_zone, now) if yearless else _safe_utc(parsed, default_zone)
     )

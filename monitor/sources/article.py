@@ -47,6 +47,7 @@ _DATE_META: tuple[dict[str, Any], ...] = (
     {"name": "pubdate"},
     {"name": "DC.date.issued"},
     {"name": "dcterms.date"},
+    {"name": "parsely-pub-date"},
 )
 _UPDATED_META: tuple[dict[str, Any], ...] = (
     {"property": "article:modified_time"},

@@ -77,6 +77,9 @@ STILL_DATES = [
     ("20181120", "2018-11-20T00:00:00+00:00"),
     ("2016年10月14日07:17", "2016-10-14T07:17:00+00:00"),
     ("2018년 11월 20일", "2018-11-20T00:00:00+00:00"),
+    # A date phrase among other numbers (real bylines, issue #9).
+    ("Published on: June 25, 2024 5 min read", "2024-06-25T00:00:00+00:00"),
+    ("By Jane Doe | 25 June 2024 at 5:30 PM EST | 3 min read", "2024-06-25T22:30:00+00:00"),
 ]
 
 

@@ -186,6 +186,22 @@ def test_a_date_phrase_after_free_text_is_found() -> None:
     assert _doc(html).published_at == datetime(2018, 11, 20, tzinfo=UTC)
 
 
+def test_a_byline_with_a_date_and_a_reading_time_gives_the_date() -> None:
+    html = _page(
+        "<div class='post-date'>Published on: June 25, 2024 5 min read</div>"
+        f"<article>{_paragraphs()}</article>"
+    )
+    assert _doc(html).published_at == datetime(2024, 6, 25, tzinfo=UTC)
+
+
+def test_parsely_publication_date_is_a_date_field() -> None:
+    head = "<meta name='parsely-pub-date' content='2024-04-20T04:20:00.000Z'>"
+    html = _page(
+        f"<span class='date'>Updated 5 minutes ago</span><article>{_paragraphs()}</article>", head
+    )
+    assert _doc(html).published_at == datetime(2024, 4, 20, 4, 20, tzinfo=UTC)
+
+
 def test_implausible_dates_on_a_page_are_skipped() -> None:
     future = _page(  # a month after the page was fetched (NOW): a typo or an event date
         f"<time datetime='2026-12-25'>25 Dec 2026</time><article>{_paragraphs()}</article>"
