@@ -73,7 +73,8 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
         return None
     try:
         return lxml.html.fragment_fromstring(html, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
+    except (lxml.etree.ParserError, ValueError, AssertionError):
+        # lxml asserts one <body>: a <frameset> page has none.
         return None
 
 
