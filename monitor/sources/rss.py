@@ -23,6 +23,12 @@ _HTML_SNIFF = (b"<!doctype html", b"<html")
 _MISREAD = re.compile(r"\s*(?:[+-]?\d{5,}-|\d{9,}\s*$)")
 # Two readings further apart than any zone offset disagree on the day itself.
 _DISAGREE = timedelta(hours=14)
+# Shapes feedparser reads right (RFC 822, W3C date-time): a second reading would only
+# cost time (dateutil's fuzzy parse is most of a feed's parse time).
+_NATIVE = re.compile(
+    r"\s*(?:[a-z]{3,9},?\s+)?\d{1,2}\s+[a-z]{3,9}\.?\s+\d{2,4}\b|\s*\d{4}-\d{1,2}-\d{1,2}(?:[T\s]|$)",
+    re.I,
+)
 
 
 class RssOptions(SourceOptions):
@@ -50,7 +56,7 @@ def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str 
         theirs = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
-    if text and is_unambiguous(text):
+    if text and not _NATIVE.match(text) and is_unambiguous(text):
         ours = parse_date(text)
         if ours is not None and abs(ours - theirs) > _DISAGREE:
             return text
