@@ -146,6 +146,26 @@ def test_configured_selectors_come_first() -> None:
     assert doc.body == STORY[0]
 
 
+def test_dropped_elements_stay_out_of_the_main_content() -> None:
+    promo = "<p class='promo'>Subscribe today for full access to every story we publish.</p>"
+    html = _page(f"<article>{_paragraphs(STORY[:2])}{promo}{_paragraphs(STORY[2:])}</article>")
+    doc = _doc(html, ArticleSelectors(drop=[".promo"]))
+    assert STORY[0] in doc.body and STORY[-1] in doc.body
+    assert "Subscribe today" not in doc.body
+
+
+def test_each_release_of_a_split_page_keeps_its_own_text_without_a_body_selector() -> None:
+    html = _page(
+        f"<section class='release'><h2>First</h2>{_paragraphs(STORY[:2])}</section>"
+        f"<section class='release'><h2>Second</h2>{_paragraphs(STORY[2:])}</section>"
+    )
+    raws = extract_releases(html, URL, ArticleSelectors(release="section.release"), "text/html")
+    first, second = (normalize(r, source_id="news", fetched_at=NOW) for r in raws)
+    assert (first.title, second.title) == ("First", "Second")
+    assert STORY[0] in first.body and STORY[2] not in first.body
+    assert STORY[2] in second.body and STORY[0] not in second.body
+
+
 def test_body_selector_that_matches_nothing_falls_back_to_the_main_content() -> None:
     doc = _doc(_page(f"<article>{_paragraphs()}</article>"), ArticleSelectors(body=".missing"))
     assert STORY[0] in doc.body and STORY[-1] in doc.body
