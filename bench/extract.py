@@ -22,7 +22,10 @@ F1 = 2PR / (P + R); 1.0 when both are empty, 0.0 when only one is.
 
 Extractors measured (each as the project would store its output):
 - current: `monitor.sources.article.extract_releases` with default `ArticleSelectors`
-  (as the pipeline calls it for `follow_links`), then `monitor.normalize.normalize`;
+  (as the pipeline calls it for `follow_links`), then `monitor.normalize.normalize`:
+  readability-lxml's main content (our own heuristic only when it finds nothing), the
+  title from the page's metadata (JSON-LD, `og:title`, `twitter:title`, …), else
+  readability-lxml's `short_title()`, else `<h1>`;
 - trafilatura: `bare_extraction(..., with_metadata=True, include_comments=False)`, its
   text and title as they come;
 - readability-lxml: `Document(...).summary(html_partial=True)` through the project's
@@ -30,8 +33,13 @@ Extractors measured (each as the project would store its output):
 - hybrid: readability-lxml's body, the current extractor's when it finds nothing; the
   title from the page's metadata (JSON-LD `headline`/`name`, `og:title`,
   `twitter:title`, `dc.title`, `parsely-title`), else readability-lxml's `short_title()`.
-  (In the product, a source's configured BeautifulSoup selectors would still come first;
-  these pages have none.)
+  This is the design `current` adopted (2026-12-01); kept as the reference it was
+  measured against. (In the product, a source's configured BeautifulSoup selectors still
+  come first; these pages have none.)
+
+Dates (current only): on the pages whose expected metadata gives Readability's
+`publishedTime`, whether our `published_at` is the same instant (within a minute), the
+same UTC day, missing, or another date; on the other pages, how many we date at all.
 
 Then, over every feed file of the corpus, parse time per feed: `RssSource.parse` vs a
 raw `feedparser.parse` of the same bytes (median and total).
@@ -42,9 +50,8 @@ finds text; titles agree on ≥ 90%.
     python bench/extract.py [--corpus PATH] [--only current,trafilatura] [--repeat 3]
                             [--no-feeds]
 
-trafilatura and readability-lxml are not project dependencies: install them in your
-virtual environment to measure them (`pip install lxml_html_clean readability-lxml
-trafilatura`: installing lxml_html_clean first avoids a pip resolver error on lxml extras);
+readability-lxml is a project dependency; trafilatura is not: install it in your
+virtual environment to measure it (`pip install trafilatura`);
 an extractor whose package is missing is reported as such and skipped. The corpus is
 `$MONITOR_CORPUS` or `../shared/corpus` beside the repository; without it the benchmark
 says so and exits 0.
@@ -72,6 +79,7 @@ from bs4 import Tag
 
 from monitor.errors import ParseError
 from monitor.normalize import normalize
+from monitor.normalize.dates import parse_date
 from monitor.normalize.text import clean_line, html_to_text
 from monitor.sources.article import extract_releases, make_soup
 from monitor.sources.base import ArticleSelectors
@@ -127,6 +135,7 @@ class Page:
     source: bytes
     expected_text: str
     expected_title: str
+    expected_published: str | None = None
 
 
 def load_pages(corpus: Path) -> list[Page]:
@@ -137,7 +146,15 @@ def load_pages(corpus: Path) -> list[Page]:
             continue
         meta = json.loads((folder / "expected-metadata.json").read_text("utf-8"))
         expected = html_text((folder / "expected.html").read_text("utf-8"))
-        pages.append(Page(folder.name, source.read_bytes(), expected, meta.get("title") or ""))
+        pages.append(
+            Page(
+                folder.name,
+                source.read_bytes(),
+                expected,
+                meta.get("title") or "",
+                meta.get("publishedTime") or None,
+            )
+        )
     return pages
 
 
@@ -273,6 +290,37 @@ def print_pages(results: list[Scores], pages: list[Page]) -> None:
             print(f"  {page_name}: failed: {error}")
 
 
+def print_dates(pages: list[Page]) -> None:
+    """How the current extractor's published date compares with Readability's."""
+    counts: Counter[str] = Counter()
+    dated_without_reference = 0
+    others: list[str] = []
+    for page in pages:
+        raws = extract_releases(page.source, PAGE_URL, ArticleSelectors(), "text/html")
+        ours = normalize(raws[0], source_id="bench", fetched_at=NOW).published_at
+        if page.expected_published is None:
+            dated_without_reference += ours is not None
+            continue
+        expected = parse_date(page.expected_published, now=NOW)
+        if ours is None:
+            counts["none"] += 1
+        elif expected is not None and abs((ours - expected).total_seconds()) <= 60:
+            counts["same instant"] += 1
+        elif expected is not None and ours.date() == expected.date():
+            counts["same day"] += 1
+        else:
+            counts["other"] += 1
+            others.append(f"{page.name} {ours.isoformat()} vs {page.expected_published}")
+    total = sum(counts.values())
+    print(
+        f"\nDates (current): {total} pages give Readability's publishedTime: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("same instant", "same day", "none", "other"))
+        + f"; of the {len(pages) - total} others we date {dated_without_reference}."
+    )
+    for line in others:
+        print(f"  other: {line}")
+
+
 # -- feeds ---------------------------------------------------------------------------------
 
 
@@ -356,6 +404,8 @@ def main() -> None:
         results.append(measure(name, extractor, pages, args.repeat))
     if results:
         print_pages(results, pages)
+    if "current" in args.only.split(","):
+        print_dates(pages)
     if not args.no_feeds:
         print_feeds(corpus, args.repeat)
 

@@ -316,6 +316,7 @@ def _normalize_all(
                 timezone=options.timezone,
                 default_kind=options.kind,
                 kinds=options.kinds,
+                oldest=options.oldest_datetime,
             )
         except (MonitorError, ValueError, OverflowError) as err:
             errors.append(f"entry '{one.raw.title or one.raw.url}': {err}")

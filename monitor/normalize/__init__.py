@@ -61,8 +61,9 @@ def normalize(
     timezone: str = "UTC",
     default_kind: str | None = None,
     kinds: Sequence[KindMatcher] = (),
+    oldest: datetime | None = None,
 ) -> Document:
-    """The Document for one raw item (pure: no I/O)."""
+    """The Document for one raw item (pure: no I/O); printed dates before `oldest` are typos."""
     url, fragment = canonical_url(raw.url)
     anchor = raw.anchor or fragment
     title = inline_text(raw.title)[:MAX_TITLE]
@@ -71,9 +72,11 @@ def normalize(
     body = "\n\n".join(paragraphs)[:MAX_BODY]
     summary_paragraphs, _ = split_lead(_paragraphs(raw.summary_html), bylines)
     summary = _summary("\n\n".join(summary_paragraphs), body)
-    published, updated = parse_dates(raw.published, timezone, now=fetched_at)
+    published, updated = parse_dates(raw.published, timezone, now=fetched_at, oldest=oldest)
     if raw.updated is not None:
-        later_published, later_updated = parse_dates(raw.updated, timezone, now=fetched_at)
+        later_published, later_updated = parse_dates(
+            raw.updated, timezone, now=fetched_at, oldest=oldest
+        )
         updated = later_updated or later_published or updated
     authors = list(dict.fromkeys(a for a in (clean_line(x) for x in raw.authors) if a))
     if len(lead.bylines) > 1 and len(authors) == 1 and all(b in authors[0] for b in lead.bylines):

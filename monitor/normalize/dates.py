@@ -41,7 +41,7 @@ TZ_ABBREVIATIONS: dict[str, tzinfo] = {
 }
 _UPDATED = re.compile(r"\b(?:last\s+)?(?:updated|modified|revised)\b\s*(?:on|at)?\s*:?\s*", re.I)
 _LEADING_LABEL = re.compile(r"^\s*(?:published|posted|released|date|dated|on)\s*:?\s*", re.I)
-_MIN_YEAR = 1990
+_OLDEST = datetime(1990, 1, 1, tzinfo=UTC)  # before the web, a printed year is a typo
 # Years 1 and 9999 are datetime's ends: shown in a reader's zone (an email's
 # MONITOR_TIMEZONE), such a date overflows. Nothing real is dated that far out.
 _FIRST_SAFE_YEAR = 2
@@ -59,6 +59,14 @@ _DAY_OR_YEAR = re.compile(r"(?<![\d:.])(?:[0-3]?\d(?:st|nd|rd|th)?|\d{4})(?![\d:
 _NUMERIC_DATE = re.compile(
     r"(?<![\d.])(?:\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|\d{1,2}[-/]\d{4}|\d{8}(?=T|\b))(?![\d.]\d)"
+)
+# A whole date with its month named, and the time printed right after it if any:
+# "June 25, 2024", "25 June 2024 at 5:30 PM EST".
+_DATE_PHRASE = re.compile(
+    r"(?:\b[a-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\b\d{1,2}(?:st|nd|rd|th)?\s+"
+    r"[a-z]{3,9}\.?,?\s+\d{4})(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+    r"(?:\s+[a-z]{2,5}\b)?)?",
+    re.I,
 )
 # Chinese, Japanese and Korean pages print "2016年10月14日" / "2018년 11월 20일".
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
@@ -92,6 +100,15 @@ def looks_like_date(text: str) -> bool:
         return True
     month = _MONTH.search(text)
     return month is not None and _DAY_OR_YEAR.search(text) is not None
+
+
+# A date printed year first ("2020/1/10") or with its month's name cannot swap day and month.
+_YEAR_FIRST = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)")
+
+
+def is_unambiguous(text: str) -> bool:
+    """Whether a printed date reads one way only: year first, or its month named."""
+    return bool(_YEAR_FIRST.match(text)) or _MONTH.search(text) is not None
 
 
 def _zone(name: str | None, offset: int | None) -> tzinfo | None:
@@ -128,12 +145,18 @@ def _latest_past(parsed: datetime, default_zone: str, now: datetime) -> datetime
 
 
 def parse_date(
-    text: str | datetime | None, default_zone: str = "UTC", *, now: datetime | None = None
+    text: str | datetime | None,
+    default_zone: str = "UTC",
+    *,
+    now: datetime | None = None,
+    oldest: datetime | None = None,
 ) -> datetime | None:
     """Parse one printed date ('11/20/2018 04:06 PM EST'); None if it is not a date.
 
     A date printed without a year ('December 30') is the latest one not after `now`
-    (the time the page was fetched; the clock if not given).
+    (the time the page was fetched; the clock if not given). A printed date is kept only
+    when plausible: not more than a day after `now` (a zone ahead of ours), and not
+    before `oldest` (1 January 1990 unless a source says otherwise).
     """
     if text is None or isinstance(text, datetime):
         return _safe_utc(text, default_zone) if text else None
@@ -146,24 +169,36 @@ def parse_date(
         parsed = _dateutil(text, first)
         yearless = parsed.year == first.year and _dateutil(text, second).year == second.year
     except (ValueError, OverflowError, TypeError):  # dateutil's ParserError is a ValueError
-        return None
+        # Other numbers around a date confuse dateutil ("June 25, 2024 5 min read"):
+        # a full date phrase inside the text is still a clear date.
+        phrase = _DATE_PHRASE.search(text)
+        if phrase is None or phrase.group(0) == text:
+            return None
+        return parse_date(phrase.group(0), default_zone, now=now, oldest=oldest)
     result = (
         _latest_past(parsed, default_zone, now) if yearless else _safe_utc(parsed, default_zone)
     )
-    if result is None or result.year < _MIN_YEAR or result.year > now.year + 1:
+    if result is None or result > now + _AHEAD:
+        return None
+    if result < (oldest if oldest is not None else _OLDEST):
         return None
     return result
 
 
 def parse_dates(
-    text: str | datetime | None, default_zone: str = "UTC", *, now: datetime | None = None
+    text: str | datetime | None,
+    default_zone: str = "UTC",
+    *,
+    now: datetime | None = None,
+    oldest: datetime | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """Published and updated from one line ('February 12, 2018 Updated: February 17, 2018')."""
     if text is None or isinstance(text, datetime):
-        return parse_date(text, default_zone, now=now), None
+        return parse_date(text, default_zone, now=now, oldest=oldest), None
     parts = _UPDATED.split(text, maxsplit=1)
-    published = parse_date(parts[0], default_zone, now=now) if parts[0].strip() else None
-    updated = parse_date(parts[1], default_zone, now=now) if len(parts) > 1 else None
+    first, rest = parts[0], (parts[1] if len(parts) > 1 else None)
+    published = parse_date(first, default_zone, now=now, oldest=oldest) if first.strip() else None
+    updated = parse_date(rest, default_zone, now=now, oldest=oldest) if rest else None
     return published, updated
 
 

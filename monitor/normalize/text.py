@@ -19,7 +19,7 @@ _BLOCK_TAGS = frozenset(
 )
 # Containers whose class or id names them as page furniture (share bars, related links...).
 _FURNITURE = re.compile(
-    r"(?:^|[-_\s])(share|sharing|social|related|newsletter|comments?|cookies?|subscribe|promo|"
+    r"(?:^|[-_\s])(share|sharing|sharedaddy|social|related|relatedposts|newsletter|comments?|cookies?|subscribe|promo|"
     r"advert|ads?|video|sidebar|breadcrumbs?|menu|popup|modal|banner|trending|recommended)"
     r"(?:[-_\s]|$)",
     re.IGNORECASE,
@@ -55,9 +55,16 @@ def is_boilerplate(line: str) -> bool:
     return any(p.match(line) for p in _BOILERPLATE_LINES)
 
 
+# A "furniture" container holding this much paragraph text is the story itself (a body
+# inside <div id="article-share-wrap">), as Readability keeps share-named nodes this long.
+_STORY_CHARS = 500
+
+
 def _is_furniture(el: lxml.html.HtmlElement) -> bool:
     names = f"{el.get('class', '')} {el.get('id', '')}"
-    return bool(names.strip()) and bool(_FURNITURE.search(names))
+    if not names.strip() or not _FURNITURE.search(names):
+        return False
+    return sum(len(p.text_content()) for p in el.iter("p")) < _STORY_CHARS
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement | None:

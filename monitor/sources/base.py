@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,6 +115,9 @@ class SourceOptions(BaseModel):
     follow_links: bool = False
     article: ArticleSelectors = Field(default_factory=ArticleSelectors)
     timezone: str = "UTC"
+    # Printed dates before this are read as typos (default 1990-01-01): set it for an
+    # archive that really publishes older releases.
+    oldest_date: date | None = None
     kind: str | None = None
     kinds: list[KindRule] = Field(default_factory=list)
     # The first poll of a new source is a baseline: what the feed already holds is stored
@@ -183,6 +186,15 @@ class SourceOptions(BaseModel):
     @property
     def alert_max_age_seconds(self) -> int:
         return parse_age(self.alert_max_age)
+
+    @property
+    def oldest_datetime(self) -> datetime | None:
+        """`oldest_date` as the first instant of that day (UTC), for date parsing."""
+        if self.oldest_date is None:
+            return None
+        return datetime(
+            self.oldest_date.year, self.oldest_date.month, self.oldest_date.day, tzinfo=UTC
+        )
 
     @property
     def display_name(self) -> str:

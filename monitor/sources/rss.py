@@ -6,7 +6,7 @@ import calendar
 import hashlib
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -14,6 +14,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.models import RawItem
+from monitor.normalize.dates import is_unambiguous, parse_date
 from monitor.sources import jsonfeed
 from monitor.sources.base import Source, SourceOptions, register
 
@@ -25,6 +26,14 @@ _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S | re.I)
 # feedparser reads a year of five digits or more as another date ("10000-01-01" → 2010),
 # and a Unix timestamp as a year-month-day ("1518478934" → 2015-07-03).
 _MISREAD = re.compile(r"\s*(?:[+-]?\d{5,}-|\d{9,}\s*$)")
+# Two readings further apart than any zone offset disagree on the day itself.
+_DISAGREE = timedelta(hours=14)
+# Shapes feedparser reads right (RFC 822, W3C date-time): a second reading would only
+# cost time (dateutil's fuzzy parse is most of a feed's parse time).
+_NATIVE = re.compile(
+    r"\s*(?:[a-z]{3,9},?\s+)?\d{1,2}\s+[a-z]{3,9}\.?\s+\d{2,4}\b|\s*\d{4}-\d{1,2}-\d{1,2}(?:[T\s]|$)",
+    re.I,
+)
 
 
 class RssOptions(SourceOptions):
@@ -38,7 +47,10 @@ def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str 
     """An entry's date as feedparser read it (UTC), else its text for normalisation to try.
 
     A date out of datetime's range (year 0, beyond 9999) is a bad field: the entry keeps
-    no date, and the feed's other entries are unaffected.
+    no date, and the feed's other entries are unaffected. Where feedparser and our parser
+    read the day differently and ours cannot be wrong about day and month (feedparser
+    reads "2020/1/10 14:33:00" as 2020-12-01), the text goes on to normalisation, which
+    reads it in the source's zone.
     """
     if not parsed:
         return text or None
@@ -46,9 +58,14 @@ def _aware(parsed: time.struct_time | None, text: str | None) -> datetime | str 
         return None
     try:
         # feedparser normalises every date it understands to UTC struct_time.
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+        theirs = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
+    if text and not _NATIVE.match(text) and is_unambiguous(text):
+        ours = parse_date(text)
+        if ours is not None and abs(ours - theirs) > _DISAGREE:
+            return text
+    return theirs
 
 
 def _without_internal_subset(content: bytes) -> bytes:

@@ -77,6 +77,9 @@ STILL_DATES = [
     ("20181120", "2018-11-20T00:00:00+00:00"),
     ("2016年10月14日07:17", "2016-10-14T07:17:00+00:00"),
     ("2018년 11월 20일", "2018-11-20T00:00:00+00:00"),
+    # A date phrase among other numbers (real bylines, issue #9).
+    ("Published on: June 25, 2024 5 min read", "2024-06-25T00:00:00+00:00"),
+    ("By Jane Doe | 25 June 2024 at 5:30 PM EST | 3 min read", "2024-06-25T22:30:00+00:00"),
 ]
 
 
@@ -97,6 +100,9 @@ STRAY_WORDS = [
     "2018",
     "March",
     "Monday 10:00",
+    "Today 7:30AM",  # real pages' free text next to where a date should be (issue #9)
+    "► Clicker 1.1",
+    "Posted 3 hours ago",
 ]
 
 
@@ -165,3 +171,30 @@ def test_an_unknown_zone_abbreviation_is_read_in_the_source_zone() -> None:
     assert parse_date("20 Nov 2018 10:00 XYZ", "America/New_York") == datetime(
         2018, 11, 20, 15, 0, tzinfo=UTC
     )
+
+
+def test_a_printed_date_more_than_a_day_ahead_of_the_fetch_is_no_date() -> None:
+    """A page in a zone ahead of ours may print tomorrow; a month ahead is a typo or an event."""
+    assert parse_date("December 2, 2026 9:00 AM", now=NOW) == datetime(2026, 12, 2, 9, tzinfo=UTC)
+    assert parse_date("December 25, 2026", now=NOW) is None
+    assert parse_date("2027-03-01T10:00:00Z", now=NOW) is None
+
+
+def test_dates_before_1990_are_typos_unless_the_source_reaches_back() -> None:
+    assert parse_date("June 3, 1921", now=NOW) is None
+    assert parse_date("December 31, 1989", now=NOW) is None
+    assert parse_date("January 1, 1990", now=NOW) == datetime(1990, 1, 1, tzinfo=UTC)
+    oldest = datetime(1900, 1, 1, tzinfo=UTC)
+    assert parse_date("June 3, 1921", now=NOW, oldest=oldest) == datetime(1921, 6, 3, tzinfo=UTC)
+    recent = datetime(2015, 1, 1, tzinfo=UTC)
+    assert parse_date("June 3, 2014", now=NOW, oldest=recent) is None
+
+
+def test_a_sources_oldest_date_reaches_normalize_through_its_options() -> None:
+    from monitor.sources.page import PageOptions
+
+    options = PageOptions(id="archive", url="https://example.org/", oldest_date="1945-01-01")
+    raw = RawItem(url="https://example.org/a", title="Charter", published="June 26, 1945")
+    doc = normalize(raw, source_id="archive", fetched_at=NOW, oldest=options.oldest_datetime)
+    assert doc.published_at == datetime(1945, 6, 26, tzinfo=UTC)
+    assert normalize(raw, source_id="archive", fetched_at=NOW).published_at is None

@@ -163,6 +163,35 @@ def test_dates_feedparser_would_misread_are_no_dates(printed: str, expected: dat
     assert item.published == expected
 
 
+@pytest.mark.parametrize(
+    ("printed", "zone", "expected"),
+    [
+        # feedparser reads year/month/day with slashes as 2020-12-01: ours is unambiguous.
+        ("2020/1/10 14:33:00", "UTC", datetime(2020, 1, 10, 14, 33, tzinfo=UTC)),
+        ("2020/01/10", "UTC", datetime(2020, 1, 10, tzinfo=UTC)),
+        # ... and read in the source's zone when it prints none, like every naive date.
+        ("2020/1/10 14:33:00", "America/New_York", datetime(2020, 1, 10, 19, 33, tzinfo=UTC)),
+        # Where both agree, feedparser's reading stands.
+        ("Fri, 10 Jan 2020 14:33:00 GMT", "UTC", datetime(2020, 1, 10, 14, 33, tzinfo=UTC)),
+        ("2020-01-10T14:33:00+09:00", "UTC", datetime(2020, 1, 10, 5, 33, tzinfo=UTC)),
+    ],
+)
+def test_where_feedparser_and_our_parser_disagree_the_unambiguous_reading_wins(
+    printed: str, zone: str, expected: datetime
+) -> None:
+    from monitor.normalize import normalize
+
+    source = RssSource(RssOptions(id="t", type="rss", url="https://e.org/f", timezone=zone))
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
+        f"<link>https://e.org/a</link><pubDate>{printed}</pubDate></item></channel></rss>"
+    ).encode()
+    [item] = source.parse(body, "https://e.org/f", "application/rss+xml")
+    fetched = datetime(2026, 12, 1, tzinfo=UTC)
+    doc = normalize(item, source_id="t", fetched_at=fetched, timezone=zone)
+    assert doc.published_at == expected
+
+
 def test_items_with_only_a_description_are_each_a_release() -> None:
     # RSS 0.92 items may carry nothing but a description: no title, link, guid or date.
     feed = (
