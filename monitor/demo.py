@@ -25,7 +25,7 @@ def default_fixtures_dir() -> Path:
 
 
 async def _cycle(config_dir: Path, ctx: PollContext) -> list[PollResult]:
-    config = load_config(config_dir)
+    config = load_config(config_dir, examples=True)  # the channels write to files
     ctx.rules = config.rules
     return await run_sources(config.sources.sources, ctx)
 
@@ -37,7 +37,7 @@ def run_demo(
     out_dir: Path = Path("data/demo"),
 ) -> int:
     """Two poll cycles over the fixtures, alerts written to `out_dir`; returns documents stored."""
-    config = load_config(config_dir)
+    config = load_config(config_dir, examples=True)  # the channels write to files
     routes = load_url_map(fixtures_dir)
     with (
         tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp,
