@@ -23,7 +23,10 @@ LOG_FORMATS = ("text", "json")
 class Settings(BaseSettings):
     """Everything ops set through MONITOR_* variables; config files hold the rest."""
 
-    model_config = SettingsConfigDict(env_prefix="MONITOR_", env_file=ENV_FILE, extra="ignore")
+    # An empty value (`MONITOR_SMTP_HOST=` in .env) means "the default", as for Compose.
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_file=ENV_FILE, extra="ignore", env_ignore_empty=True
+    )
 
     config_dir: Path = Path("config")
     database_url: str = "sqlite:///data/monitor.db"
