@@ -49,12 +49,10 @@ class Backlog:
         )
 
 
-def deliver_backlog(
-    store: Store, config: Config, settings: Settings, budget: float = ONCE_DELIVERY_SECONDS
-) -> Backlog:
-    """Deliver due alerts claim after claim until none is due or `budget` seconds passed."""
+def deliver_backlog(store: Store, config: Config, settings: Settings) -> Backlog:
+    """Deliver due alerts claim after claim until none is due or ONCE_DELIVERY_SECONDS passed."""
     backlog = Backlog()
-    deadline = time.monotonic() + budget
+    deadline = time.monotonic() + ONCE_DELIVERY_SECONDS
 
     async def drain() -> None:
         while True:
