@@ -211,18 +211,19 @@ class Service:
             self.metrics.documents.labels(source_id, change.change).inc()
             for match in change.matches:
                 self.metrics.matches.labels(match.rule_id).inc()
-        changed = result.count("new") + result.count("updated")
-        log.log(
-            # A poll that found nothing new is the usual case: shown at DEBUG only.
-            logging.INFO if changed or result.status == "error" else logging.DEBUG,
-            "source %s: %s, %d items, %d new, %d updated",
-            source_id,
-            result.status.replace("_", " "),
-            result.items,
-            result.count("new"),
-            result.count("updated"),
-            extra={"source": source_id},
-        )
+        if result.status != "error":  # a failure was logged above, once
+            changed = result.count("new") + result.count("updated")
+            log.log(
+                # A poll that found nothing new is the usual case: shown at DEBUG only.
+                logging.INFO if changed else logging.DEBUG,
+                "source %s: %s, %d items, %d new, %d updated",
+                source_id,
+                result.status.replace("_", " "),
+                result.items,
+                result.count("new"),
+                result.count("updated"),
+                extra={"source": source_id},
+            )
         if any(c.matches for c in result.changes):
             # Alerts go out now rather than at the next tick, but the poll does not wait for
             # them: a slow or hung channel must not hold up polling.
