@@ -340,20 +340,28 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def _expand(
-    value: Any, path: Path_, missing: list[tuple[Path_, str]], *, optional: bool = False
+    value: Any,
+    path: Path_,
+    missing: list[tuple[Path_, str]],
+    *,
+    optional: bool = False,
+    examples: bool = False,
 ) -> Any:
     """${VAR} and ${VAR:-default} in every string, from the environment or `.env`.
 
     In an optional channel a variable that is unset or empty is `missing` (the channel is
-    off) even when it has a default: that default is only the example `monitor demo` uses.
+    off) even when it has a default: that default is only the example `monitor demo` uses
+    (`examples`).
     """
     if isinstance(value, str):
 
         def replace(m: re.Match[str]) -> str:
             found = env_value(m.group(1))
             if optional and not found:
+                if examples and m.group(2) is not None:
+                    return m.group(2)
                 missing.append((path, m.group(1)))
-                return m.group(2) or ""
+                return ""
             if found is None:
                 if m.group(2) is not None:
                     return m.group(2)
@@ -364,10 +372,14 @@ def _expand(
         return _VARIABLE.sub(replace, value)
     if isinstance(value, dict):
         return {
-            k: _expand(v, (*path, str(k)), missing, optional=optional) for k, v in value.items()
+            k: _expand(v, (*path, str(k)), missing, optional=optional, examples=examples)
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_expand(v, (*path, i), missing, optional=optional) for i, v in enumerate(value)]
+        return [
+            _expand(v, (*path, i), missing, optional=optional, examples=examples)
+            for i, v in enumerate(value)
+        ]
     return value
 
 
@@ -404,7 +416,7 @@ def parse_channels(
             where = loaded.line_of((*path, "optional"))
             errors.append(f"{file}:{where}: {label}: 'optional' must be true or false")
             continue
-        entry = _expand(entry, path, missing, optional=optional and not examples)
+        entry = _expand(entry, path, missing, optional=optional, examples=examples)
         if optional and missing:
             off[str(name)] = sorted({variable for _, variable in missing})
             continue

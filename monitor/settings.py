@@ -137,8 +137,14 @@ def config_problems(settings: Settings, config: Config) -> list[str]:
     """Settings that do not fit the config; `monitor check` and `monitor run` both refuse them."""
     problems = []
     channel = settings.ops_channel
-    if channel and channel not in config.channels:
-        known = ", ".join(sorted(config.channels)) or "none"
+    if channel and channel in config.off:
+        problems.append(
+            f"MONITOR_OPS_CHANNEL names '{channel}', which is off until "
+            f"{' and '.join(config.off[channel])} is set (source-health alerts would be lost)"
+        )
+    elif channel and channel not in config.channels:
+        names = [*config.channels, *(f"{name} (off)" for name in config.off)]
+        known = ", ".join(sorted(names)) or "none"
         problems.append(
             f"MONITOR_OPS_CHANNEL names '{channel}', which {config.directory / 'channels.yaml'} "
             f"does not define (channels: {known})"

@@ -243,6 +243,12 @@ def test_check_refuses_an_ops_channel_that_run_refuses(tmp_path: Path) -> None:
     assert ran.returncode == 1 and one_line(ran).endswith(expected)
     env["MONITOR_OPS_CHANNEL"] = "ops-webhook"
     assert monitor("--config-dir", str(config), "check", env=env).returncode == 0
+    env["OPS_WEBHOOK_URL"] = ""  # the channel is off: its alerts would be lost
+    off = monitor("--config-dir", str(config), "check", env=env)
+    assert off.returncode == 1 and one_line(off) == (
+        "MONITOR_OPS_CHANNEL names 'ops-webhook', which is off until OPS_WEBHOOK_URL is set "
+        "(source-health alerts would be lost)"
+    )
 
 
 def test_a_reload_that_drops_the_ops_channel_is_refused(
@@ -524,6 +530,7 @@ def test_a_fresh_once_skips_the_unset_shipped_channels_with_one_warning(
 
 
 def test_the_demo_still_delivers_offline(no_channel_variables: Path) -> None:
+    shutil.copy(ROOT / ".env.example", no_channel_variables / ".env")  # empty addresses
     result = monitor("--config-dir", str(CONFIG), "demo", cwd=no_channel_variables)
     assert result.returncode == 0, result.stderr
     assert "== Alerts delivered (" in result.stdout
