@@ -175,7 +175,9 @@ class Service:
                 else:
                     log.warning("%s cancelled at shutdown", getattr(job, "__name__", "job"))
             except Exception:
-                log.exception("job %s failed", getattr(job, "__name__", job))
+                name = getattr(job, "__name__", "job")
+                extra = {"source": args[0]} if name == "poll" and args else {}
+                log.exception("job %s failed", name, extra=extra)
             finally:
                 self._in_flight.discard(task)
 
