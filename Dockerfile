@@ -1,6 +1,6 @@
 # The monitor service: `docker compose up` (see docker-compose.yml), or on its own:
 #   docker build -t monitor .
-#   docker run -v "$PWD/config:/app/config:ro" -v monitor-data:/app/data -p 8080:8080 monitor
+#   docker run -v "$PWD/config:/app/config:ro" -v monitor-data:/app/data -p 127.0.0.1:8080:8080 monitor
 
 # --- build: install monitor and its dependencies (with the PostgreSQL driver) into a venv
 FROM python:3.11-slim AS build
@@ -24,6 +24,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MONITOR_CONFIG_DIR=/app/config \
     MONITOR_DATABASE_URL=sqlite:////app/data/monitor.db \
+    MONITOR_HTTP_HOST=0.0.0.0 \
     MONITOR_HTTP_PORT=8080
 
 RUN groupadd --system --gid 10001 monitor \
@@ -44,7 +45,9 @@ USER monitor:monitor
 
 EXPOSE 8080
 
+# The port comes from MONITOR_HTTP_PORT at run time (the service listens on all interfaces
+# of the container: MONITOR_HTTP_HOST=0.0.0.0 above).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MONITOR_HTTP_PORT', '8080'), timeout=4)"]
 
 CMD ["monitor", "run"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import os
 import re
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from monitor.alerts import ChannelOptions
 from monitor.errors import ConfigError
 from monitor.rules.matcher import OnUpdate, Rule, RuleSet
 from monitor.rules.query import Node, Or, QuerySyntaxError, parse_query
+from monitor.settings import env_value
 from monitor.sources import SourceOptions, known_types
 from monitor.sources.base import options_model
 from monitor.sources.kinds import kind_warnings, source_kinds
@@ -349,12 +349,29 @@ def parse_rules(loaded: LoadedYaml) -> RuleSet:
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _expand(value: Any, path: Path_, missing: list[tuple[Path_, str]]) -> Any:
-    """${VAR} and ${VAR:-default} in every string, from the environment."""
+def _expand(
+    value: Any,
+    path: Path_,
+    missing: list[tuple[Path_, str]],
+    *,
+    optional: bool = False,
+    examples: bool = False,
+) -> Any:
+    """${VAR} and ${VAR:-default} in every string, from the environment or `.env`.
+
+    In an optional channel a variable that is unset or empty is `missing` (the channel is
+    off) even when it has a default: that default is only the example `monitor demo` uses
+    (`examples`).
+    """
     if isinstance(value, str):
 
         def replace(m: re.Match[str]) -> str:
-            found = os.environ.get(m.group(1))
+            found = env_value(m.group(1))
+            if optional and not found:
+                if examples and m.group(2) is not None:
+                    return m.group(2)
+                missing.append((path, m.group(1)))
+                return ""
             if found is None:
                 if m.group(2) is not None:
                     return m.group(2)
@@ -364,15 +381,29 @@ def _expand(value: Any, path: Path_, missing: list[tuple[Path_, str]]) -> Any:
 
         return _VARIABLE.sub(replace, value)
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, str(k)), missing) for k, v in value.items()}
+        return {
+            k: _expand(v, (*path, str(k)), missing, optional=optional, examples=examples)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_expand(v, (*path, i), missing) for i, v in enumerate(value)]
+        return [
+            _expand(v, (*path, i), missing, optional=optional, examples=examples)
+            for i, v in enumerate(value)
+        ]
     return value
 
 
-def parse_channels(loaded: LoadedYaml) -> dict[str, ChannelOptions]:
-    """Validate channels.yaml (after expanding ${VAR} from the environment)."""
+def parse_channels(
+    loaded: LoadedYaml, off: dict[str, list[str]] | None = None, *, examples: bool = False
+) -> dict[str, ChannelOptions]:
+    """Validate channels.yaml (after expanding ${VAR} from the environment or `.env`).
+
+    A channel with `optional: true` whose variables are unset is left out and recorded in
+    `off` (name → the variables to set), so its alerts are not queued to an address that
+    does not exist; with `examples` (the demo) their `:-default` examples are used instead.
+    """
     file, data = loaded.file, loaded.data
+    off = {} if off is None else off
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
@@ -389,7 +420,16 @@ def parse_channels(loaded: LoadedYaml) -> dict[str, ChannelOptions]:
             errors.append(f"{file}:{loaded.line_of(path)}: {label}: expected a mapping")
             continue
         missing: list[tuple[Path_, str]] = []
-        entry = _expand(entry, path, missing)
+        entry = dict(entry)
+        optional = entry.pop("optional", False)
+        if not isinstance(optional, bool):
+            where = loaded.line_of((*path, "optional"))
+            errors.append(f"{file}:{where}: {label}: 'optional' must be true or false")
+            continue
+        entry = _expand(entry, path, missing, optional=optional, examples=examples)
+        if optional and missing:
+            off[str(name)] = sorted({variable for _, variable in missing})
+            continue
         for var_path, variable in missing:
             errors.append(
                 f"{file}:{loaded.line_of(var_path)}: {label}: environment variable "
@@ -427,6 +467,17 @@ class Config:
     rules: RuleSet
     channels: dict[str, ChannelOptions] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    off: dict[str, list[str]] = field(default_factory=dict)  # channel → variables to set
+
+    def off_warning(self) -> str | None:
+        """One line saying which optional channels are off and what to set, if any."""
+        if not self.off:
+            return None
+        parts = [f"{name} (set {' and '.join(names)})" for name, names in sorted(self.off.items())]
+        return (
+            f"channels off until their variables are set, in the environment or .env: "
+            f"{', '.join(parts)}; alerts for them are not queued"
+        )
 
 
 def _is_glob(pattern: str) -> bool:
@@ -448,6 +499,7 @@ def _check_rule_references(
     channels: dict[str, ChannelOptions],
     channels_file: Path,
     known_kinds: Iterable[str],
+    off: Mapping[str, list[str]],
 ) -> tuple[list[str], list[str]]:
     """(errors, warnings) for rules that can never fire as written.
 
@@ -477,7 +529,7 @@ def _check_rule_references(
 
         label = f"rule '{rule.id}'"
         for number, name in enumerate(rule.notify):
-            if name not in channels:
+            if name not in channels and name not in off:  # an optional channel that is off
                 hint = _suggest(name, channel_names) or _named(
                     "channels", channel_names, f"{channels_file.name} defines none"
                 )
@@ -523,12 +575,15 @@ def _check_rule_references(
     return errors, warnings
 
 
-def load_config(directory: Path, known_kinds: Iterable[str] = ()) -> Config:
+def load_config(
+    directory: Path, known_kinds: Iterable[str] = (), *, examples: bool = False
+) -> Config:
     """Load and validate the config directory; raises ConfigError listing every problem.
 
     `rules.yaml` is optional (no rules: documents are stored, nothing matches).
     `known_kinds` (the kinds of stored documents) sharpen the warnings about rules'
-    `kinds:` filters; the sources' own `kind` options are always known.
+    `kinds:` filters; the sources' own `kind` options are always known. With `examples`
+    (`monitor demo`), optional channels use their example values when unset.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -546,18 +601,25 @@ def load_config(directory: Path, known_kinds: Iterable[str] = ()) -> Config:
         except ConfigError as err:
             errors += err.messages
     channels: dict[str, ChannelOptions] = {}
+    off: dict[str, list[str]] = {}
     channels_file = directory / "channels.yaml"
     if channels_file.exists():
         try:
-            channels = parse_channels(load_yaml(channels_file))
+            channels = parse_channels(load_yaml(channels_file), off, examples=examples)
         except ConfigError as err:
             errors += err.messages
     if not errors and sources is not None and rules_yaml is not None:
         errors, warnings = _check_rule_references(
-            rules_yaml, rules, sources, channels, channels_file, known_kinds
+            rules_yaml, rules, sources, channels, channels_file, known_kinds, off
         )
     if errors or sources is None:
         raise ConfigError(errors)
+    rules.channels_off = frozenset(off)
     return Config(
-        directory=directory, sources=sources, rules=rules, channels=channels, warnings=warnings
+        directory=directory,
+        sources=sources,
+        rules=rules,
+        channels=channels,
+        warnings=warnings,
+        off=off,
     )

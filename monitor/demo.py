@@ -24,7 +24,7 @@ def default_fixtures_dir() -> Path:
 
 
 async def _cycle(config_dir: Path, ctx: PollContext) -> list[PollResult]:
-    config = load_config(config_dir)
+    config = load_config(config_dir, examples=True)  # the channels write to files
     ctx.rules = config.rules
     return await run_sources(config.sources.sources, ctx)
 
@@ -40,7 +40,7 @@ def run_demo(
     Alerts are written to `out_dir` instead of being sent, and the database is kept there
     (`monitor.db`, replaced at each run) so that rules can be tried on what was stored.
     """
-    config = load_config(config_dir)
+    config = load_config(config_dir, examples=True)  # the channels write to files
     routes = load_url_map(fixtures_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "monitor.db"

@@ -25,10 +25,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+# Alembic's start-up chatter: a line per plugin and two about the migration context.
+# Only "Running upgrade …" tells ops something, so the rest is shown at DEBUG.
+_ALEMBIC_CHATTER = ("setup plugin ", "Context impl ", "Will assume ")
+
+
+class _DemoteChatter(logging.Filter):
+    """Lower alembic's start-up chatter to DEBUG (dropped unless the level is DEBUG)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("alembic") and str(record.msg).startswith(_ALEMBIC_CHATTER):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.level <= logging.DEBUG
+        return True
+
+
 def configure(log_format: str, level: int) -> None:
     """Set up the root logger once, for the CLI and the service."""
     handler = logging.StreamHandler()
-    if log_format == "json":
+    handler.addFilter(_DemoteChatter(level))
+    if log_format == "json":  # validated by Settings: text or json
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

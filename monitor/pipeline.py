@@ -434,13 +434,20 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
     except (MonitorError, FetchError) as err:
         result.status, result.error = "error", str(err) or type(err).__name__
     except Exception as err:  # noqa: BLE001 - a bug in one source must not stop the others
-        log.exception("unexpected error polling source %s", options.id)
+        log.exception(
+            "unexpected error polling source %s", options.id, extra={"source": options.id}
+        )
         result.status, result.error = "error", f"internal error: {type(err).__name__}: {err}"
     if result.status == "error" and not ctx.dry_run:
         try:
             ctx.store.record_failure(options.id, result.error or "", now=ctx.clock())
         except MonitorError as err:
-            log.error("could not record failure of source %s: %s", options.id, err)
+            log.error(
+                "could not record failure of source %s: %s",
+                options.id,
+                err,
+                extra={"source": options.id},
+            )
     result.duration = time.perf_counter() - started
     return result
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -38,24 +39,22 @@ from prometheus_client import make_wsgi_app
 from sqlalchemy import text
 
 from monitor.alerts import Channel, build_channels
-from monitor.alerts.base import Sent
 from monitor.alerts.worker import deliver_due
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_source
 from monitor.rules.matcher import RuleSet, word_frequencies
-from monitor.settings import Settings
+from monitor.settings import Settings, config_problems
 from monitor.sources import SourceOptions
 from monitor.store import SourceState, Store
 
 log = logging.getLogger("monitor.service")
 DELIVERY_EVERY = 2.0
 RELOAD_EVERY = 2.0
-GRACE_SECONDS = 20.0
 # Worker threads of the event loop's default executor. Email sends run in it, and so do
 # the name lookups of every fetch: with the default (CPU count + 4) a few sends to a hung
 # mail server took every thread and polls waited for them.
@@ -137,12 +136,13 @@ class Service:
         return self.in_force.channels
 
     def _check_ops_channel(self, config: Config) -> None:
-        channel = self.settings.ops_channel
-        if channel and channel not in config.channels:
-            raise ConfigError(
-                f"MONITOR_OPS_CHANNEL names '{channel}', which channels.yaml "
-                f"does not define (channels: {', '.join(sorted(config.channels))})"
-            )
+        # The same check as `monitor check`; on reload it keeps source-health alerts from
+        # vanishing when channels.yaml renames or drops the ops channel.
+        problems = config_problems(self.settings, config)
+        if problems:
+            raise ConfigError(problems)
+        if config.off_warning():
+            log.warning(config.off_warning())
 
     def _build(self, config: Config) -> InForce:
         """Everything a config puts in force; reads the database (word statistics)."""
@@ -160,8 +160,24 @@ class Service:
             self._in_flight.add(task)
             try:
                 await job(*args)
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
+                # Shutdown cancelled it after the grace period: expected, so one line and
+                # no traceback (a cancelled poll commits nothing).
+                if getattr(job, "__name__", "") == "poll" and args:
+                    log.warning(
+                        "source %s: poll cancelled at shutdown (still running after the "
+                        "grace period); nothing of it was stored",
+                        args[0],
+                        extra={"source": args[0]},
+                    )
+                else:
+                    log.warning("%s cancelled at shutdown", getattr(job, "__name__", "job"))
             except Exception:
-                log.exception("job %s failed", getattr(job, "__name__", job))
+                name = getattr(job, "__name__", "job")
+                extra = {"source": args[0]} if name == "poll" and args else {}
+                log.exception("job %s failed", name, extra=extra)
             finally:
                 self._in_flight.discard(task)
 
@@ -175,7 +191,11 @@ class Service:
             return
         gap = (source.interval_seconds or 60) * 0.5
         if not self.store.claim_poll(source_id, self.holder, datetime.now(UTC), gap):
-            log.debug("source %s: polled by another replica this period", source_id)
+            log.debug(
+                "source %s: polled by another replica this period",
+                source_id,
+                extra={"source": source_id},
+            )
             return
         before = self.store.source_state(source_id)
         ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=in_force.rules)
@@ -193,15 +213,20 @@ class Service:
             self.metrics.documents.labels(source_id, change.change).inc()
             for match in change.matches:
                 self.metrics.matches.labels(match.rule_id).inc()
-        log.info(
-            "source %s: %s, %d items, %d new, %d updated%s",
-            source_id,
-            result.status,
-            result.items,
-            result.count("new"),
-            result.count("updated"),
-            f"; {result.baseline_note()}" if result.baseline else "",
-        )
+        if result.status != "error":  # a failure was logged above, once
+            changed = result.count("new") + result.count("updated")
+            log.log(
+                # A poll that found nothing new is the usual case: shown at DEBUG only.
+                logging.INFO if changed or result.baseline else logging.DEBUG,
+                "source %s: %s, %d items, %d new, %d updated%s",
+                source_id,
+                result.status.replace("_", " "),
+                result.items,
+                result.count("new"),
+                result.count("updated"),
+                f"; {result.baseline_note()}" if result.baseline else "",
+                extra={"source": source_id},
+            )
         if result.note:
             log.info("source %s: %s", source_id, result.note, extra={"source": source_id})
         if any(c.matches for c in result.changes):
@@ -215,7 +240,8 @@ class Service:
         event = health_event(before, result, self.settings.source_failure_alert_after)
         if event is None:
             return
-        log.warning(
+        log.log(
+            logging.INFO if event.kind == "recovered" else logging.WARNING,
             "source %s %s: %s",
             source.id,
             event.kind,
@@ -236,10 +262,8 @@ class Service:
     async def deliver(self) -> None:
         """One delivery run (only the delivery loop calls it: runs never overlap)."""
         deliveries = await deliver_due(self.store, self.in_force.channels, self.settings)
-        for d in deliveries:
+        for d in deliveries:  # failures are logged by the worker, once each
             self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
-            if not isinstance(d.outcome, Sent):
-                log.warning("alert via %s: %s", d.channel, d.outcome)
         self.metrics.outbox_depth.set(self.store.outbox.depth())
         self.metrics.outbox_unknown_channel.set(deliveries.waiting_for_unknown)
 
@@ -350,17 +374,26 @@ class Service:
         return app
 
     def _start_http(self) -> None:
-        self._http = make_server(
-            "0.0.0.0",
-            self.settings.http_port,
-            self._wsgi(),  # noqa: S104
-            handler_class=_QuietHandler,
-        )
+        host, port = self.settings.http_host, self.settings.http_port
+        try:
+            self._http = make_server(host, port, self._wsgi(), handler_class=_QuietHandler)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise MonitorError(
+                    f"MONITOR_HTTP_PORT: port {port} on {host} is already in use (another "
+                    "`monitor run`?); stop it or choose another port"
+                ) from None
+            reason = err.strerror or str(err)
+            raise MonitorError(
+                f"MONITOR_HTTP_HOST/MONITOR_HTTP_PORT: cannot listen on {host}:{port}: {reason}"
+            ) from None
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def run(self, grace: float = GRACE_SECONDS) -> None:
+    async def run(self, grace: float | None = None) -> None:
+        grace = self.settings.shutdown_grace if grace is None else grace
+        self._start_http()  # first: a port in use stops the start before any work
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(LOOP_THREADS, thread_name_prefix="loop"))
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -384,12 +417,13 @@ class Service:
         )
         self.scheduler.add_listener(self._observe_lag, EVENT_JOB_SUBMITTED)
         self.scheduler.start()
-        self._start_http()
         log.info(
-            "monitor running: %d sources, %d rules, %d channels; http on :%d",
+            "monitor running: %d sources, %d rules, %d channels; /healthz and /metrics on "
+            "http://%s:%d",
             len(self.config.sources.sources),
             len(self.config.rules),
             len(self.config.channels),
+            self.settings.http_host,
             self.settings.http_port,
         )
         await self._stopping.wait()
@@ -417,4 +451,9 @@ class Service:
 
 def run_service(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT."""
-    asyncio.run(Service(settings).run())
+    service = Service(settings)
+    try:
+        asyncio.run(service.run())
+    except MonitorError:
+        service.store.close()
+        raise

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+ENV_FILE = ".env"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
     """Everything ops set through MONITOR_* variables; config files hold the rest."""
 
-    model_config = SettingsConfigDict(env_prefix="MONITOR_", env_file=".env", extra="ignore")
+    # An empty value (`MONITOR_SMTP_HOST=` in .env) means "the default", as for Compose.
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_file=ENV_FILE, extra="ignore", env_ignore_empty=True
+    )
 
     config_dir: Path = Path("config")
     database_url: str = "sqlite:///data/monitor.db"
     timezone: str = "UTC"
     log_format: str = "text"
-    http_port: int = 8080
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"  # the image sets 0.0.0.0: inside a container, all is local
+    http_port: int = Field(default=8080, ge=1, le=65535)
 
     user_agent: str = "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
     fetch_connect_timeout: float = 10.0
@@ -34,6 +50,7 @@ class Settings(BaseSettings):
     max_connections: int = 100
     parse_workers: int = Field(default=0, ge=0)
     poll_concurrency: int = Field(default=64, ge=1)  # sources polled at once by `run`
+    shutdown_grace: float = Field(default=20.0, ge=0)  # `run` lets work finish this long
 
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -70,3 +87,82 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}'") from None
         return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        # A typo must not silently give text logs to a collector that expects JSON.
+        if value.lower() not in LOG_FORMATS:
+            raise ValueError(f"unknown log format '{value}' (use {' or '.join(LOG_FORMATS)})")
+        return value.lower()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level '{value}' (use {', '.join(LOG_LEVELS)})")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        # Checked at start, so `monitor check` refuses what `monitor run` could not open.
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(value)
+            dialect = url.get_dialect()
+        except Exception:  # noqa: BLE001 - SQLAlchemy raises several types here
+            raise ValueError(
+                "not a database URL (sqlite:///path/to/file.db or "
+                "postgresql+psycopg://user:password@host:5432/db)"
+            ) from None
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            if url.get_backend_name() == "postgresql":
+                raise ValueError(
+                    "the PostgreSQL driver is not installed: pip install -e '.[postgres]' "
+                    "(or pip install 'monitor[postgres]')"
+                ) from None
+            raise ValueError(f"the database driver '{url.drivername}' is not installed") from None
+        return value
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)  # type: ignore[no-any-return]
+
+
+def config_problems(settings: Settings, config: Config) -> list[str]:
+    """Settings that do not fit the config; `monitor check` and `monitor run` both refuse them."""
+    problems = []
+    channel = settings.ops_channel
+    if channel and channel in config.off:
+        problems.append(
+            f"MONITOR_OPS_CHANNEL names '{channel}', which is off until "
+            f"{' and '.join(config.off[channel])} is set (source-health alerts would be lost)"
+        )
+    elif channel and channel not in config.channels:
+        names = [*config.channels, *(f"{name} (off)" for name in config.off)]
+        known = ", ".join(sorted(names)) or "none"
+        problems.append(
+            f"MONITOR_OPS_CHANNEL names '{channel}', which {config.directory / 'channels.yaml'} "
+            f"does not define (channels: {known})"
+        )
+    return problems
+
+
+def env_value(name: str) -> str | None:
+    """A variable from the environment, else from `.env` (as the MONITOR_* settings are read).
+
+    ${VAR} in channels.yaml and a webhook's `secret_env` are looked up here, so a value put
+    in `.env` (as .env.example suggests) works for them too; the environment wins.
+    """
+    found = os.environ.get(name)
+    if found is not None:
+        return found
+    try:
+        values = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
+    except OSError:
+        return None
+    return values.get(name)

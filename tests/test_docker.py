@@ -8,8 +8,11 @@ and the Dockerfile is read instruction by instruction.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from typing import Any
 
 import jsonschema
@@ -17,7 +20,9 @@ import pytest
 import yaml
 from jsonschema.protocols import Validator
 
+from monitor.fixture_server import FixtureServer, Route
 from monitor.settings import Settings
+from tests.alerts.conftest import free_port
 from tests.conftest import FIXTURES, ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -75,18 +80,28 @@ def _mounts(service: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return mounts
 
 
-def _published_ports(service: dict[str, Any]) -> set[tuple[str, str]]:
-    """(published, target) pairs of a service's `ports:`, in either syntax."""
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _with_defaults(text: str) -> str:
+    """A compose value as it is with nothing set in .env: ${VAR:-default} → default."""
+    return _INTERPOLATION.sub(lambda m: m.group(2) or "", text)
+
+
+def _published_ports(service: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(host address, published, target) of a service's `ports:`, with default values."""
     pairs = set()
     for entry in service.get("ports") or []:
         if isinstance(entry, dict):
-            pairs.add((str(entry.get("published", "")), str(entry["target"])))
+            published = str(entry.get("published", ""))
+            pairs.add((str(entry.get("host_ip", "")), published, str(entry["target"])))
             continue
-        text = str(entry).split("/", 1)[0]
+        text = _with_defaults(str(entry)).split("/", 1)[0]
         parts = text.split(":")
         target = parts[-1]
         published = parts[-2] if len(parts) >= 2 else ""
-        pairs.add((published, target))
+        host = parts[-3] if len(parts) >= 3 else ""
+        pairs.add((host, published, target))
     return pairs
 
 
@@ -204,8 +219,10 @@ def test_postgres_has_a_healthcheck_and_a_named_volume() -> None:
     assert str(postgres["image"]).startswith("postgres:16")
     test = postgres["healthcheck"]["test"]
     assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
-    env = _environment(postgres)
+    env = {k: _with_defaults(v or "") for k, v in _environment(postgres).items()}
     assert env["POSTGRES_USER"] == env["POSTGRES_PASSWORD"] == env["POSTGRES_DB"] == "monitor"
+    for name in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):  # from .env
+        assert _environment(postgres)[name] == f"${{{name}:-monitor}}"
     named = set(_compose().get("volumes") or {})
     assert ("postgres-data", "/var/lib/postgresql/data", False) in _mounts(postgres)
     assert "postgres-data" in named
@@ -227,16 +244,26 @@ def test_monitor_is_built_here_and_mounts_config_read_only_and_data_in_a_named_v
     assert "monitor-data" in (_compose().get("volumes") or {})
 
 
-def test_monitor_exposes_8080_and_mailpit_its_web_ui_and_smtp() -> None:
-    assert ("8080", "8080") in _published_ports(_service("monitor"))
+def test_monitor_exposes_8080_and_mailpit_its_web_ui_and_smtp_on_loopback_only() -> None:
+    assert _published_ports(_service("monitor")) == {("127.0.0.1", "8080", "8080")}
     mailpit = _service("mailpit")
     assert str(mailpit["image"]).startswith("axllent/mailpit")
-    targets = {target for _, target in _published_ports(mailpit)}
+    targets = {target for _, _, target in _published_ports(mailpit)}
     assert {"8025", "1025"} <= targets
+    assert {host for host, _, _ in _published_ports(mailpit)} == {"127.0.0.1"}
 
 
-def test_monitor_uses_postgres_and_mailpit() -> None:
-    env = _environment(_service("monitor"))
+def test_the_published_port_follows_monitor_http_port() -> None:
+    monitor = _service("monitor")
+    [port] = monitor["ports"]
+    assert str(port).startswith("127.0.0.1:${MONITOR_HTTP_PORT:-8080}:${MONITOR_HTTP_PORT:-8080}")
+    env = _environment(monitor)
+    assert env["MONITOR_HTTP_PORT"] == "${MONITOR_HTTP_PORT:-8080}"
+    assert env["MONITOR_HTTP_HOST"] == "0.0.0.0"  # inside the container
+
+
+def test_monitor_uses_postgres_and_mailpit_by_default() -> None:
+    env = {k: _with_defaults(v) if v else v for k, v in _environment(_service("monitor")).items()}
     assert env["MONITOR_DATABASE_URL"] == (
         "postgresql+psycopg://monitor:monitor@postgres:5432/monitor"
     )
@@ -244,13 +271,30 @@ def test_monitor_uses_postgres_and_mailpit() -> None:
     assert env["MONITOR_SMTP_PORT"] == "1025"
 
 
+def test_monitor_takes_smtp_and_database_credentials_from_dot_env() -> None:
+    env = _environment(_service("monitor"))
+    assert env["MONITOR_SMTP_HOST"] == "${MONITOR_SMTP_HOST:-mailpit}"
+    assert env["MONITOR_SMTP_PORT"] == "${MONITOR_SMTP_PORT:-1025}"
+    url = env["MONITOR_DATABASE_URL"] or ""
+    assert "${POSTGRES_USER:-monitor}:${POSTGRES_PASSWORD:-monitor}@" in url
+    assert url.endswith("/${POSTGRES_DB:-monitor}")
+
+
 def test_monitor_passes_every_other_setting_through_from_the_environment() -> None:
     env = _environment(_service("monitor"))
-    fixed_by_the_image = {"MONITOR_CONFIG_DIR", "MONITOR_HTTP_PORT"}
+    fixed_by_the_image = {"MONITOR_CONFIG_DIR"}
     expected = {f"MONITOR_{name.upper()}" for name in Settings.model_fields} - fixed_by_the_image
     missing = sorted((expected | set(CHANNEL_VARIABLES)) - set(env))
     assert not missing, f"docker-compose.yml does not pass these to monitor: {missing}"
     assert not fixed_by_the_image & set(env)
+
+
+def test_every_variable_compose_reads_is_in_env_example() -> None:
+    used = set(_INTERPOLATION.findall(json.dumps(_compose())))  # values, not comments
+    names = {name for name, _ in used}
+    assert names, "docker-compose.yml reads no variables"
+    missing = sorted(names - set(_env_example()))
+    assert not missing, f".env.example does not list {missing}"
 
 
 # -- Dockerfile -------------------------------------------------------------------------------
@@ -269,14 +313,23 @@ def test_dockerfile_runs_as_a_user_who_is_not_root() -> None:
     assert user not in {"", "root", "0"}
 
 
-def test_dockerfile_healthcheck_asks_healthz_with_python() -> None:
+def test_dockerfile_healthcheck_asks_healthz_with_python_on_the_configured_port() -> None:
     healthcheck = _last("HEALTHCHECK")
     assert not healthcheck.upper().startswith("NONE")
-    assert "http://127.0.0.1:8080/healthz" in healthcheck
     command = healthcheck.split("CMD", 1)[1].strip()
     argv = json.loads(command) if command.startswith("[") else shlex.split(command)
     assert argv[:2] == ["python", "-c"] and "urllib" in argv[2]
     assert "curl" not in healthcheck
+    # Run as the image runs it: against a /healthz on the port MONITOR_HTTP_PORT names.
+    with FixtureServer({"/healthz": Route(body=b'{"status": "ok"}')}) as server:
+        port = server.base_url.rsplit(":", 1)[1].strip("/")
+        env = {**os.environ, "MONITOR_HTTP_PORT": port}
+        assert subprocess.run([sys.executable, "-c", argv[2]], env=env).returncode == 0
+        env["MONITOR_HTTP_PORT"] = str(free_port())  # nothing listens there
+        failed = subprocess.run([sys.executable, "-c", argv[2]], env=env, capture_output=True)
+        assert failed.returncode != 0
+    env = " ".join(args for kw, args in _final_stage() if kw == "ENV")
+    assert re.search(r"(^|\s)MONITOR_HTTP_HOST=0\.0\.0\.0(\s|$)", env)
 
 
 def test_dockerfile_declares_the_data_volume_and_the_config_dir() -> None:
@@ -318,10 +371,9 @@ def test_env_example_values_are_the_defaults_and_secrets_are_empty(
     empty = {name for name, value in _env_example().items() if value == ""}
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     example = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
-    for field in Settings.model_fields:
-        if f"MONITOR_{field.upper()}" in empty:
-            assert getattr(defaults, field) is None, f"MONITOR_{field.upper()} is left empty"
-        else:
-            assert getattr(example, field) == getattr(defaults, field), field
-    secrets = {"MONITOR_SMTP_PASSWORD", "MONITOR_WEBHOOK_SECRET"}
+    for field in Settings.model_fields:  # an empty value means the default too
+        assert getattr(example, field) == getattr(defaults, field), field
+    secrets = {"MONITOR_SMTP_PASSWORD", "MONITOR_WEBHOOK_SECRET", "POSTGRES_PASSWORD"}
     assert secrets <= empty
+    # The channels of the shipped config stay off until their addresses are set.
+    assert {"POLICY_EMAIL_TO", "OPS_WEBHOOK_URL"} <= empty

@@ -80,6 +80,7 @@ def test_readme_channels_example_is_valid(tmp_path: Path, monkeypatch: pytest.Mo
     [example] = [b for b in _blocks("yaml") if b.startswith("channels:")]
     monkeypatch.setenv("OPS_WEBHOOK_URL", "https://hooks.example.org/T1")
     monkeypatch.setenv("OPS_HOOK_SECRET", "s3cret")  # secret_env must name a set variable
+    monkeypatch.setenv("POLICY_EMAIL_TO", "desk@example.org")  # optional: off while unset
     (tmp_path / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
     (tmp_path / "channels.yaml").write_text(example)
     assert set(load_config(tmp_path).channels) == {"policy-email", "ops-webhook"}

@@ -60,16 +60,25 @@ def safe_link(url: object) -> str | None:
 class Sent:
     detail: str = ""
 
+    def __str__(self) -> str:  # for logs and messages: no Python reprs
+        return f"sent ({self.detail})" if self.detail else "sent"
+
 
 @dataclass(frozen=True)
 class Retry:
     error: str
     retry_after: float | None = None
 
+    def __str__(self) -> str:
+        return f"failed, will retry: {self.error}"
+
 
 @dataclass(frozen=True)
 class Dead:
     error: str
+
+    def __str__(self) -> str:
+        return f"failed for good: {self.error}"
 
 
 Outcome = Sent | Retry | Dead

@@ -20,6 +20,8 @@ def alert_maker(rules: RuleSet) -> AlertMaker:
         document = change.document
         out = []
         for channel in rule.notify:
+            if channel in rules.channels_off:
+                continue  # an optional channel whose address is not set (see Config.off)
             key = idempotency_key(rule.id, document.id, document.version, channel)
             payload = alert_payload(
                 key,

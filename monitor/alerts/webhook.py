@@ -7,7 +7,6 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 import ssl
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from monitor.alerts.base import (
     safe_link,
 )
 from monitor.fetch import retry_after_seconds
-from monitor.settings import Settings
+from monitor.settings import Settings, env_value
 
 TIMEOUT = httpx.Timeout(10.0)
 
@@ -54,7 +53,7 @@ class WebhookOptions(ChannelOptions):
     def _secret_is_set(cls, value: str | None) -> str | None:
         # Checked when the config loads: a typo must not turn into unsigned delivery.
         if value is not None:
-            found = os.environ.get(value)
+            found = env_value(value)
             if found is None:
                 raise ValueError(
                     f"environment variable {value} is not set "
@@ -154,7 +153,7 @@ class WebhookChannel(Channel):
         options = self.options
         assert isinstance(options, WebhookOptions)
         if options.secret_env:
-            secret = os.environ.get(options.secret_env)
+            secret = env_value(options.secret_env)
             if not secret:  # validated at load; gone since (options built in code?)
                 raise SecretMissing(
                     f"environment variable {options.secret_env} (secret_env) is not set: "

@@ -105,7 +105,7 @@ async def deliver_due(
         except TimeoutError:
             return Retry(f"sending via '{name}' timed out after {timeout:g} s"), True
         except Exception as err:  # noqa: BLE001 - a channel bug is a failed delivery
-            log.exception("channel %s failed", name)
+            log.exception("channel %s failed", name, extra={"channel": name})
             return Retry(f"internal error: {type(err).__name__}: {err}"), False
 
     def record(name: str, batch: list[ClaimedAlert], outcome: Outcome) -> list[Delivery]:
@@ -124,6 +124,7 @@ async def deliver_due(
                 "they are retried when their lease expires",
                 [a.id for a in batch],
                 name,
+                extra={"channel": name},
             )
             return [_delivery(name, batch, outcome, "error")]
         deliveries = []
@@ -131,7 +132,19 @@ async def deliver_due(
             done = [a for a in batch if a.id in marked.marked]
             deliveries.append(_delivery(name, done, outcome, marked.status))
             if not isinstance(outcome, Sent):
-                log.warning("alert delivery via %s: %s (%s)", name, outcome, marked.status)
+                detail = str(outcome)
+                if isinstance(outcome, Retry) and marked.status == "dead":
+                    detail = (
+                        f"failed: {outcome.error}; given up (older than "
+                        "MONITOR_DELIVERY_GIVE_UP_AFTER)"
+                    )
+                log.warning(
+                    "alert %s via %s: %s",
+                    ", ".join(str(i) for i in marked.marked),
+                    name,
+                    detail,
+                    extra={"channel": name, "rule": batch[0].payload.get("rule", {}).get("id")},
+                )
         if marked.lost:
             log.warning(
                 "alert(s) %s via %s: the claim was lost (the lease expired and another worker "
@@ -139,6 +152,7 @@ async def deliver_due(
                 marked.lost,
                 name,
                 "success" if isinstance(outcome, Sent) else "outcome",
+                extra={"channel": name},
             )
             lost = [a for a in batch if a.id in marked.lost]
             deliveries.append(_delivery(name, lost, outcome, "lost"))
@@ -172,7 +186,12 @@ async def deliver_due(
             outbox.release(batch)
         except Exception:  # noqa: BLE001 - the lease expires on its own
             log.exception("could not release alert(s) %s", [a.id for a in batch])
-        log.warning("alert via %s deferred to the next delivery run: %s", name, cause)
+        log.warning(
+            "alert via %s deferred to the next delivery run: %s",
+            name,
+            cause,
+            extra={"channel": name},
+        )
         return [_delivery(name, batch, outcome, "deferred")]
 
     async def keep_claimed() -> None:

@@ -17,8 +17,6 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from monitor.alerts import build_channels
-from monitor.alerts.worker import deliver_due
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
@@ -32,7 +30,7 @@ from monitor.report import (
     summary_table,
 )
 from monitor.rules.matcher import word_frequencies
-from monitor.settings import Settings
+from monitor.settings import Settings, config_problems
 from monitor.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,7 +145,11 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
             click.echo(line, err=True)
         sys.exit(1)
     ctx.call_on_close(ctx.obj.close)  # also when a command exits early or fails
-    level = logging.INFO if verbose or ctx.invoked_subcommand == "run" else logging.WARNING
+    # MONITOR_LOG_LEVEL rules the service (and -v); other commands print their results and
+    # log only warnings and worse, unless the setting asks for less.
+    level = ctx.obj.settings.log_level_number
+    if not (verbose or ctx.invoked_subcommand == "run"):
+        level = max(level, logging.WARNING)
     configure_logging(ctx.obj.settings.log_format, level)
 
 
@@ -161,7 +163,14 @@ def check(state: State) -> None:
         for message in err.messages:
             click.echo(message, err=True)
         sys.exit(1)
-    warnings = config.warnings
+    problems = config_problems(state.settings, config)  # what `monitor run` would refuse
+    for message in problems:
+        click.echo(message, err=True)
+    if problems:
+        sys.exit(1)
+    warnings = list(config.warnings)
+    if config.off_warning():
+        warnings.append(f"warning: {config.off_warning()}")
     for warning in warnings:
         click.echo(warning, err=True)
     sources, rules_count = len(config.sources.sources), len(config.rules)
@@ -181,6 +190,8 @@ def check(state: State) -> None:
 def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     """Poll every source once, print new and updated documents, exit (1 if a source failed)."""
     config = state.config()
+    if config.off_warning():
+        click.echo(f"warning: {config.off_warning()}", err=True)
     sources = [config.sources.get(i) for i in source_ids] if source_ids else config.sources.sources
     store = state.store()
 
@@ -202,13 +213,10 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     finally:
         if executor:
             executor.shutdown()
-    deliveries = (
-        []
-        if dry_run
-        else asyncio.run(
-            deliver_due(store, build_channels(config.channels, state.settings), state.settings)
-        )
-    )
+    from monitor.cli.alerts import deliver_backlog  # a module that imports this one
+
+    backlog = None if dry_run else deliver_backlog(store, config, state.settings)
+    deliveries = backlog.deliveries if backlog else []
     click.echo(changes_table(results))
     click.echo("")
     click.echo(summary_table(results))
@@ -217,6 +225,8 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     if deliveries:
         click.echo("")
         click.echo(deliveries_table(deliveries))
+    if backlog is not None:
+        click.echo(backlog.summary())
     if dry_run:
         click.echo("\n(dry run: nothing was stored, nothing was sent)")
     if any(r.status == "error" for r in results):

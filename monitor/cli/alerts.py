@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -13,9 +15,62 @@ from monitor.alerts import build_channels
 from monitor.alerts.base import ChannelOptions, Outcome, Sent, sample_alert
 from monitor.alerts.email import EmailOptions
 from monitor.alerts.webhook import WebhookOptions
+from monitor.alerts.worker import Delivery, deliver_due
 from monitor.cli import State, _fail, handles_errors, main
+from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.report import table
+from monitor.settings import Settings
+from monitor.store import Store
+
+# How long `monitor once` keeps delivering a backlog (200 alerts per claim) before it
+# leaves the rest to the next run: a cron job must end before the next one starts.
+ONCE_DELIVERY_SECONDS = 300.0
+
+
+@dataclass
+class Backlog:
+    """What `monitor once` delivered, and what it left pending."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    remaining: int = 0
+    out_of_time: bool = False
+
+    def summary(self) -> str:
+        sent = sum(len(d.alert_ids) for d in self.deliveries if d.status == "delivered")
+        line = f"Delivered {sent} alert{'s' if sent != 1 else ''}"
+        if not self.remaining:
+            return f"{line}; none pending."
+        if self.out_of_time:
+            return (
+                f"{line} in {ONCE_DELIVERY_SECONDS:.0f} s; {self.remaining} still pending: "
+                "run `monitor once` again to send the rest."
+            )
+        return (
+            f"{line}; {self.remaining} still pending (retries not due yet, digest windows "
+            "still open, or channels this config does not define)."
+        )
+
+
+def deliver_backlog(store: Store, config: Config, settings: Settings) -> Backlog:
+    """Deliver due alerts claim after claim until none is due or ONCE_DELIVERY_SECONDS passed."""
+    backlog = Backlog()
+    deadline = time.monotonic() + ONCE_DELIVERY_SECONDS
+
+    async def drain() -> None:
+        while True:
+            # Fresh channel objects each run: a run closes its channels' connections.
+            run = await deliver_due(store, build_channels(config.channels, settings), settings)
+            backlog.deliveries.extend(run)
+            if not run or any(d.status == "deferred" for d in run):
+                return  # nothing was due, or a channel hangs: the rest waits for the next run
+            if time.monotonic() >= deadline:
+                backlog.out_of_time = True
+                return
+
+    asyncio.run(drain())
+    backlog.remaining = store.outbox.depth()
+    return backlog
 
 
 @main.group(invoke_without_command=True)

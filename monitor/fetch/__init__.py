@@ -303,6 +303,14 @@ class Fetcher:
             raise FetchError("not a web address (only http and https are fetched)") from None
         except httpx.TransportError as err:
             reason = str(err) or type(err).__name__
+            try:
+                host = err.request.url.host  # the host that failed, after any redirect
+            except RuntimeError:  # no request attached
+                host = urlsplit(url).hostname or ""
+            if reason.startswith("[Errno -"):  # a name lookup (getaddrinfo) failed
+                reason = f"cannot resolve {host}: {reason.split('] ', 1)[-1]}"
+            elif host and host not in reason:
+                reason = f"{host}: {reason}"
             raise TransientFetchError(f"connection failed: {reason[:200]}") from None
         except httpx.InvalidURL as err:
             raise FetchError(f"invalid URL: {err}") from None

@@ -358,6 +358,8 @@ class RuleSet:
         """Compile `rules`; `frequencies` (from `word_frequencies`) sharpen the triggers."""
         self.rules: list[Rule] = list(rules)
         self.lists: dict[str, Node] = dict(lists or {})
+        # Optional channels that are off (channels.yaml): their alerts are not queued.
+        self.channels_off: frozenset[str] = frozenset()
         triggers = _Triggers(frequencies)
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[tuple[str, list[int]]]] = {}
@@ -379,7 +381,11 @@ class RuleSet:
 
     def with_frequencies(self, frequencies: Frequencies) -> RuleSet:
         """The same rules compiled with word statistics (e.g. from the stored documents)."""
-        return RuleSet(self.rules, self.lists, frequencies) if frequencies else self
+        if not frequencies:
+            return self
+        compiled = RuleSet(self.rules, self.lists, frequencies)
+        compiled.channels_off = self.channels_off
+        return compiled
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

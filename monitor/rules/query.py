@@ -283,14 +283,48 @@ def parse_query(query: str, lists: dict[str, Node] | None = None) -> Node:
     try:
         if isinstance(tree, Token):  # a lone word is returned as a token-less tree
             raise QuerySyntaxError("unexpected input", query, 1)  # pragma: no cover
-        return _ToAst(query, lists or {}).transform(tree)
+        return _within_depth(_ToAst(query, lists or {}).transform(tree), query)
     except QuerySyntaxError:
         raise
+    except RecursionError:
+        raise _too_deep(query) from None
     except Exception as err:  # lark wraps errors raised in callbacks
         inner = getattr(err, "orig_exc", None)
         if isinstance(inner, QuerySyntaxError):
             raise inner from None
+        if isinstance(inner, RecursionError):
+            raise _too_deep(query) from None
         raise
+
+
+# Matching, snippets and explanations walk the query recursively: a query nested deeper
+# than any person writes (thousands of NOTs or parentheses) is refused here, in one line.
+MAX_DEPTH = 100
+
+
+def _too_deep(query: str) -> QuerySyntaxError:
+    return QuerySyntaxError(
+        f"the query is nested too deeply (more than {MAX_DEPTH} levels of parentheses, "
+        "NOT or NEAR); write it flatter",
+        query,
+        1,
+    )
+
+
+def _within_depth(node: Node, query: str) -> Node:
+    """`node` if its nesting stays within MAX_DEPTH (checked without recursion)."""
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(query)
+        if isinstance(current, Not):
+            stack.append((current.child, depth + 1))
+        elif isinstance(current, Near):
+            stack += [(current.left, depth + 1), (current.right, depth + 1)]
+        elif isinstance(current, And | Or):
+            stack += [(child, depth + 1) for child in current.children]
+    return node
 
 
 def patterns(node: Node, *, positive: bool = True) -> list[Pattern]:

@@ -67,6 +67,13 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
+def _reason(err: SQLAlchemyError) -> str:
+    """The driver's own first line (no SQLAlchemy class names or "Background on" links)."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class StoreConflict(StoreError):
     """Another writer (a replica) stored the same row first; retrying sees its row."""
 
@@ -136,8 +143,21 @@ class Store:
         except Exception as err:  # noqa: BLE001 - SQLAlchemy raises several types here
             raise StoreError(f"invalid database URL: {err}") from None
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"MONITOR_DATABASE_URL: cannot create the database folder '{folder}': "
+                    f"{err.strerror or err}"
+                ) from None
+        try:
+            engine = create_engine(url, future=True, pool_pre_ping=True)
+        except ImportError:  # the URL's driver is missing (Settings checks this first)
+            raise StoreError(
+                f"MONITOR_DATABASE_URL: the database driver for '{url.drivername}' is not "
+                "installed (for PostgreSQL: pip install -e '.[postgres]')"
+            ) from None
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
@@ -153,7 +173,7 @@ class Store:
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot open the database: {err.__class__.__name__}: {err}") from None
+            raise StoreError(f"cannot open the database: {_reason(err)}") from None
 
     def upgrade(self) -> None:
         """Apply pending Alembic migrations."""
@@ -170,9 +190,7 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as err:
-            raise StoreError(
-                f"cannot migrate the database: {err.__class__.__name__}: {err}"
-            ) from None
+            raise StoreError(f"cannot migrate the database: {_reason(err)}") from None
 
     def close(self) -> None:
         self.flush()

@@ -32,9 +32,16 @@ GOOD = """channels:
 """
 
 
-def test_shipped_channels_load() -> None:
-    channels = load_config(CONFIG).channels
-    assert set(channels) == {"policy-email", "ops-webhook"}
+def test_shipped_channels_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("POLICY_EMAIL_TO", raising=False)
+    monkeypatch.delenv("OPS_WEBHOOK_URL", raising=False)
+    assert set(load_config(CONFIG, examples=True).channels) == {"policy-email", "ops-webhook"}
+    unset = load_config(CONFIG)  # optional channels are off until their variables are set
+    assert unset.channels == {}
+    assert unset.off == {"policy-email": ["POLICY_EMAIL_TO"], "ops-webhook": ["OPS_WEBHOOK_URL"]}
+    monkeypatch.setenv("POLICY_EMAIL_TO", "desk@agency.example")
+    assert set(load_config(CONFIG).channels) == {"policy-email"}
 
 
 def test_environment_variables_are_expanded(
