@@ -26,6 +26,13 @@ FIXTURES = ROOT / "fixtures"
 CONFIG = ROOT / "config"
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+# The shipped channels are off until these are set (`optional: true`); tests of other
+# behaviour set them, as a desk that uses monitor would.
+SHIPPED_CHANNELS_ENV = {
+    "POLICY_EMAIL_TO": "analysts@example.org",
+    "OPS_WEBHOOK_URL": "http://127.0.0.1:9/hooks/ops",
+}
+
 
 def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings for tests: no politeness delay, quick retries, short timeouts."""

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from monitor.fixture_server import FixtureServer, Route
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, SHIPPED_CHANNELS_ENV
 
 
 def monitor(
@@ -20,7 +20,7 @@ def monitor(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **SHIPPED_CHANNELS_ENV, **(env or {})},
         cwd=cwd,
     )
 

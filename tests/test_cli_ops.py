@@ -85,7 +85,10 @@ def loopback_sources(server: FixtureServer) -> str:
         body=(FIXTURES / "state/press-releases.rss").read_bytes(),
         content_type="application/rss+xml",
     )
-    return f"sources:\n  - {{id: state-press-releases, type: rss, url: '{server.url('/state')}'}}\n"
+    return (
+        "sources:\n  - {id: state-press-releases, type: rss, alert_max_age: 36500d, "
+        f"url: '{server.url('/state')}'}}\n"
+    )
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from click.testing import CliRunner, Result
 
 from monitor.cli import main
 from monitor.store import Store
-from tests.conftest import CONFIG, FIXTURES, ROOT
+from tests.conftest import CONFIG, FIXTURES, ROOT, SHIPPED_CHANNELS_ENV
 
 CLASS_NAMES = ("MonitorError", "ConfigError", "QuerySyntaxError", "StoreError", "Traceback")
 
 
 def cli(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env)
+    return CliRunner().invoke(main, list(args), env={**SHIPPED_CHANNELS_ENV, **(env or {})})
 
 
 def no_class_names(result: Result) -> bool:
@@ -360,7 +360,9 @@ def test_channels_list_shows_each_channel_and_its_rules() -> None:
     assert "email" in email and "analysts@example.org" in email
     assert "biegun, sanctions-change, dprk-weapons-test" in email
     hook = next(line for line in lines if line.startswith("ops-webhook"))
-    assert "webhook" in hook and "sanctions-change, ofac-designations" in hook
+    # OPS_WEBHOOK_URL unset: the shipped (optional) webhook is listed as off, with its fix.
+    assert "off" in hook and "OPS_WEBHOOK_URL" in hook
+    assert "sanctions-change, ofac-designations" in hook
 
 
 def test_channels_list_hides_webhook_paths(tmp_path: Path) -> None:

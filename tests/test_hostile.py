@@ -215,7 +215,7 @@ def case_deep_nesting() -> dict[str, Any]:
     depth = 100_000
     nest = "<div>" * depth + "<p>deep inside</p>" + "</div>" * depth
     page = (
-        "<html><head><title>Deep</title></head><body><article><h1>Biegun in depth</h1>"
+        "<html><head><title>Biegun in depth</title></head><body><article><h1>Biegun in depth</h1>"
         f"<p>Envoy Biegun spoke first.</p>{nest}</article></body></html>"
     )
     [page_doc] = documents(extract_releases(page.encode(), PAGE_URL, ArticleSelectors()))

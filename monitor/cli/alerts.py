@@ -151,18 +151,22 @@ def _destination(options: ChannelOptions) -> str:
 def channels_list(state: State) -> None:
     """Show every channel, where it sends, and the rules that notify it."""
     config = state.config()
-    if not config.channels:
+    if not config.channels and not config.off:
         click.echo(f"No channels in {config.directory / 'channels.yaml'}.")
         return
+
+    def rules_of(name: str) -> str:
+        return ", ".join(r.id for r in config.rules.rules if name in r.notify) or "-"
+
     rows = [
-        [
-            name,
-            options.type,
-            _destination(options),
-            ", ".join(r.id for r in config.rules.rules if name in r.notify) or "-",
-        ]
-        for name, options in sorted(config.channels.items())
+        [name, options.type, _destination(options), rules_of(name)]
+        for name, options in config.channels.items()
     ]
+    rows += [  # optional channels whose variables are unset: listed, with what to set
+        [name, "off", f"until {' and '.join(names)} is set", rules_of(name)]
+        for name, names in config.off.items()
+    ]
+    rows.sort()
     click.echo(table(["CHANNEL", "TYPE", "SENDS TO", "RULES"], rows, [None, None, None]))
 
 
@@ -173,6 +177,11 @@ def channels_list(state: State) -> None:
 def channels_test(state: State, name: str) -> None:
     """Send a test alert through one channel now (not through the outbox)."""
     config = state.config()
+    if name in config.off:
+        raise MonitorError(
+            f"Channel '{name}' is off until {' and '.join(config.off[name])} is set "
+            "(in the environment or .env)"
+        )
     if name not in config.channels:
         names = sorted(config.channels)
         close = difflib.get_close_matches(name, names, n=1)

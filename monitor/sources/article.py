@@ -160,16 +160,35 @@ def _readable_title(doc: ReadableDocument | None) -> str:
         return ""
 
 
+_SITE_SEPARATOR = re.compile(r"\s*[-|–—:·»]\s*")
+
+
+def _without_site_name(title: str, heading: str) -> str:
+    """`heading` where `title` is it plus the site's name ("Call with … - U.S. Department
+    of State", "Site | Call with …"), else `title`."""
+    if not heading or heading == title or len(heading) < 10:
+        return title
+    if title.startswith(heading) and _SITE_SEPARATOR.match(title[len(heading) :]):
+        return heading
+    if title.endswith(heading) and _SITE_SEPARATOR.fullmatch(
+        title[: -len(heading)].rsplit(" ", 1)[-1] or " "
+    ):
+        return heading
+    return title
+
+
 def _default_title(soup: BeautifulSoup, doc: ReadableDocument | None) -> str:
     """The page's own metadata first: <h1> is often the site's name or a teaser's title."""
     objects = _json_ld(soup)
-    return (
+    heading = _text(soup.find("h1"))
+    title = (
         _json_ld_value(objects, "headline")
         or _json_ld_value(objects, "name")
         or clean_line(_meta(soup, _TITLE_META))
         or _readable_title(doc)
-        or _text(soup.find("h1"))
+        or heading
     )
+    return _without_site_name(title, heading)
 
 
 _MIN_BLOCK = 200
