@@ -183,5 +183,5 @@ def test_database_unreachable_for_a_while(
     keys = [headers["Idempotency-Key"] for headers, _ in hook.received]
     assert len(keys) == 3 and len(set(keys)) == 3  # every alert, each once
     assert queued < set(keys)
-    titles = {json.loads(body)["document"]["source_id"] for _, body in hook.received}
-    assert titles == {"state-press-releases", "yonhap-north-korea"}
+    sources = {json.loads(body)["document"]["source_id"] for _, body in hook.received}
+    assert sources == {"state-press-releases", "yonhap-north-korea"}
