@@ -231,6 +231,11 @@ class EmailChannel(Channel):
             text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
             reason = f"SMTP {err.smtp_code}: {text[:200]}"
             return Dead(reason) if 500 <= err.smtp_code < 600 else Retry(reason)
+        except smtplib.SMTPServerDisconnected:
+            # It was reached and may have kept the message (a drop after DATA): "unreachable"
+            # would mislead; the resend carries the same Message-ID for de-duplication.
+            where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+            return Retry(f"SMTP server {where} closed the connection before confirming the message")
         except (smtplib.SMTPException, OSError) as err:
             return Retry(f"SMTP server unreachable: {str(err)[:200] or type(err).__name__}")
         except jinja2.TemplateError as err:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.alerts.base import Channel, OutboxAlert, Outcome, Retry, Sent
+from monitor.errors import StoreError
 from monitor.pipeline import utcnow
 from monitor.settings import Settings
 from monitor.store import Store
@@ -80,7 +81,16 @@ async def deliver_due(
     Alerts for channels not in `channels` stay pending for a replica that knows them.
     """
     outbox = store.outbox
-    waiting = outbox.waiting_for_unknown(channels)
+    try:
+        waiting = outbox.waiting_for_unknown(channels)
+        digests = {name: c.digest_seconds for name, c in channels.items() if c.digest_seconds}
+        claimed = outbox.claim_due(clock(), settings.delivery_lease, digests, channels=channels)
+    except StoreError as err:
+        # Nothing was claimed, so nothing is lost: the rows wait, unchanged, for a run that
+        # reaches the database. One line per run, no traceback: an outage is not a bug.
+        log.error("delivery run skipped: %s; the queued alerts wait for the next run", err)
+        await asyncio.gather(*(c.aclose() for c in channels.values()), return_exceptions=True)
+        return DeliveryRun()
     for name, count in sorted(waiting.items()):
         log.warning(
             "%d alert(s) wait for channel '%s', which this replica's channels.yaml does not "
@@ -89,8 +99,6 @@ async def deliver_due(
             name,
             extra={"channel": name},
         )
-    digests = {name: c.digest_seconds for name, c in channels.items() if c.digest_seconds}
-    claimed = outbox.claim_due(clock(), settings.delivery_lease, digests, channels=channels)
     by_channel: dict[str, list[ClaimedAlert]] = {}
     for alert in claimed:
         by_channel.setdefault(alert.channel, []).append(alert)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,9 +24,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts.base import Dead, OutboxAlert, Outcome, Retry, Sent
+from monitor.errors import StoreError
 from monitor.store.tables import outbox
+
+
+def db_reason(err: SQLAlchemyError) -> str:
+    """The driver's own first line (no SQLAlchemy class names or "Background on" links)."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 @dataclass
@@ -120,6 +130,16 @@ class Outbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        # The database's errors become ours here, so a caller (the delivery worker, the
+        # CLI) can report an unreachable database in one line.
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as err:
+            raise StoreError(f"database error: {db_reason(err)}") from None
+
     def claim_due(
         self,
         now: datetime,
@@ -146,7 +166,7 @@ class Outbox:
             claimable = claimable & outbox.c.channel.in_(list(channels))
         blocked: list[str] = []
         if digests:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 oldest = conn.execute(
                     select(outbox.c.channel, func.min(outbox.c.created_at))
                     .where(claimable, outbox.c.channel.in_(list(digests)))
@@ -176,7 +196,7 @@ class Outbox:
                 outbox.c.requeued_at,
             )
         )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(statement).all()
         return sorted(
             (
@@ -197,7 +217,7 @@ class Outbox:
 
     def waiting_for_unknown(self, known: Collection[str]) -> dict[str, int]:
         """Pending alerts per channel not in `known` (left for a replica that knows it)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(outbox.c.channel, func.count())
                 .where(outbox.c.status == "pending", outbox.c.channel.not_in(list(known)))
@@ -220,7 +240,7 @@ class Outbox:
         """Keep the claim of rows still being sent; returns how many were still held."""
         if not alerts:
             return 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 update(outbox)
                 .where(self._fenced(alerts))
@@ -230,7 +250,7 @@ class Outbox:
 
     def release(self, alerts: list[ClaimedAlert]) -> int:
         """Give unsent rows back, due as they were, without counting an attempt."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 update(outbox)
                 .where(self._fenced(alerts))
@@ -273,7 +293,7 @@ class Outbox:
                 last_error=outcome.error,
                 next_attempt_at=now + timedelta(seconds=delay),
             )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             marked = conn.execute(
                 update(outbox)
                 .where(self._fenced(alerts))
@@ -290,7 +310,7 @@ class Outbox:
                 (outbox.c.status == "dead")
                 | (outbox.c.last_error.is_not(None)) & (outbox.c.status == "pending")
             )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             found = conn.execute(query).all()
         return [
             AlertRow(
@@ -324,11 +344,11 @@ class Outbox:
             statement = statement.where(outbox.c.status == "dead")
         else:
             return 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return int(conn.execute(statement).rowcount)
 
     def depth(self) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return int(
                 conn.execute(
                     select(func.count()).select_from(outbox).where(outbox.c.status == "pending")

@@ -39,6 +39,7 @@ from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
+from monitor.store.outbox import db_reason as _reason
 from monitor.store.tables import (
     document_versions,
     documents,
@@ -65,13 +66,6 @@ _TOUCH_SECONDS = 5.0
 
 def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
-
-
-def _reason(err: SQLAlchemyError) -> str:
-    """The driver's own first line (no SQLAlchemy class names or "Background on" links)."""
-    orig = getattr(err, "orig", None)
-    text = str(orig if orig is not None else err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 class StoreConflict(StoreError):
@@ -204,7 +198,7 @@ class Store:
         except IntegrityError as err:
             raise StoreConflict(f"concurrent write: {str(err).splitlines()[0][:200]}") from None
         except SQLAlchemyError as err:
-            raise StoreError(f"database error: {err.__class__.__name__}: {err}") from None
+            raise StoreError(f"database error: {_reason(err)}") from None
 
     # -- HTTP validators and feed items ------------------------------------------------
 
