@@ -11,7 +11,8 @@ OR, all children's). Matching a document then:
 
 A phrase lies within one sentence (as `snippets.sentence_spans` splits them); a NEAR within
 one paragraph (news databases' NEAR/n counts words across sentences) and its two sides are
-different words. Breaks are found only in the fields where a candidate needs them.
+different words. SENT (/s) and PARA (/p) ask for one sentence or one paragraph, at any
+distance. Breaks are found only in the fields where a candidate needs them.
 
 Rules with no trigger (a query that is only a NOT) are evaluated for every document.
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.models import Document, Match
-from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, patterns
+from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
 from monitor.rules.snippets import build_snippet, sentence_spans
 from monitor.rules.tokens import TokenSpans, token_spans, words
 
@@ -113,7 +114,7 @@ class _Triggers:
             return min((frozenset({(prefix, text)}) for text, prefix in node.parts), key=self.cost)
         if isinstance(node, Not):
             return None
-        if isinstance(node, Near):
+        if isinstance(node, Near | Within):
             options = [t for t in (self.of(node.left), self.of(node.right)) if t is not None]
             return min(options, key=self.cost) if options else None
         children = [self.of(c) for c in node.children]
@@ -160,7 +161,7 @@ class _Doc:
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
-    near_cache: dict[Near, list[_Hit]] = field(default_factory=dict)
+    near_cache: dict[Near | Within, list[_Hit]] = field(default_factory=dict)
     _offsets: dict[str, TokenSpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
 
@@ -302,7 +303,23 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
                     out.append((fa, start, end, wa + wb))
         doc.near_cache[node] = out
         return out
-    return []  # And/Not are rejected by the parser inside NEAR
+    if isinstance(node, Within):
+        cached = doc.near_cache.get(node)
+        if cached is not None:
+            return cached
+        out = []
+        rights = _near_hits(node.right, doc)
+        sentences = not node.paragraph
+        for fa, sa, ea, wa in _near_hits(node.left, doc):
+            for fb, sb, eb, wb in rights:
+                if fa != fb or _shared(wa, wb):
+                    continue
+                start, end = min(sa, sb), max(ea, eb)
+                if not doc.crosses(fa, start, end, sentences=sentences):
+                    out.append((fa, start, end, wa + wb))
+        doc.near_cache[node] = out
+        return out
+    return []  # And/Not are rejected by the parser inside NEAR, SENT and PARA
 
 
 def _near_spans(node: Node, doc: _Doc) -> list[Span]:
@@ -325,7 +342,7 @@ def evaluate(node: Node, doc: _Doc) -> bool:
 def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
     """(term key, span) of what made the query true: NEAR pairs, and positive terms."""
     out: list[tuple[str, Span]] = []
-    if isinstance(node, Near):
+    if isinstance(node, Near | Within):
         windows = _near_spans(node, doc)
         for pattern in patterns(node):
             out += [

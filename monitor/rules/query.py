@@ -4,10 +4,13 @@
     sanction*                                truncation (3+ letters before '*')
     a AND b, a b, a OR b, NOT a, ( … )       Boolean logic; AND binds tighter than OR
     sanction* NEAR/8 (lift* OR eas*)         two words within 8, either order, one paragraph
+    sanction* SENT lift*, sanction* /s lift*  both in one sentence (any order, any distance)
+    sanction* PARA lift*, sanction* /p lift*  both in one paragraph
     title:biegun, body:…, author:pompeo      restrict to one field
     @biegun                                  a named term list from rules.yaml
 
-Operators are upper case (AND, OR, NOT, NEAR/n); `and`, `or`, `near`, `nearby` are words.
+Operators are upper case (AND, OR, NOT, NEAR/n, SENT, PARA; `/s` and `/p` as in Westlaw and
+Lexis); `and`, `or`, `near`, `nearby`, `sent` are words.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ _GRAMMAR = r"""
 ?and_expr: not_expr (_AND? not_expr)*
 ?not_expr: _NOT not_expr -> not_
          | near_expr
-?near_expr: unary (NEAR unary)*
+?near_expr: unary ((NEAR | SCOPE) unary)*
 ?unary: FIELD primary -> field
       | primary
 ?primary: WORD -> word
@@ -42,6 +45,7 @@ _OR.2: /OR(?![^\s()":])/
 _AND.2: /AND(?![^\s()":])/
 _NOT.2: /NOT(?![^\s()":])/
 NEAR.2: /NEAR\/\d+(?![^\s()":])/
+SCOPE.2: /(SENT|PARA|\/[sSpP])(?![^\s()":])/
 FIELD.3: /(title|body|author):/
 PHRASE: /"[^"]*"/
 LISTREF: /@[A-Za-z0-9_-]+/
@@ -87,7 +91,20 @@ class Near:
     distance: int
 
 
-Node = Pattern | And | Or | Not | Near
+@dataclass(frozen=True)
+class Within:
+    """Both sides in one sentence (`paragraph=False`) or one paragraph, any order or distance."""
+
+    left: Node
+    right: Node
+    paragraph: bool = False
+
+    @property
+    def operator(self) -> str:
+        return "PARA" if self.paragraph else "SENT"
+
+
+Node = Pattern | And | Or | Not | Near | Within
 
 
 class QuerySyntaxError(MonitorError, ValueError):
@@ -152,12 +169,14 @@ def _with_field(node: Node, field: str) -> Node:
         return Or(tuple(_with_field(c, field) for c in node.children))
     if isinstance(node, Not):
         return Not(_with_field(node.child, field))
+    if isinstance(node, Within):
+        return Within(_with_field(node.left, field), _with_field(node.right, field), node.paragraph)
     return Near(_with_field(node.left, field), _with_field(node.right, field), node.distance)
 
 
 def _positional(node: Node) -> bool:
-    """NEAR can join words, phrases, OR groups of them, and other NEARs."""
-    if isinstance(node, Pattern | Near):
+    """NEAR, SENT and PARA join words, phrases, OR groups of them, and each other."""
+    if isinstance(node, Pattern | Near | Within):
         return True
     if isinstance(node, Or):
         return all(_positional(c) for c in node.children)
@@ -182,6 +201,17 @@ class _ToAst(Transformer[Token, Node]):
         if text == "NEAR" or text.startswith("NEAR/"):
             raise QuerySyntaxError(
                 "NEAR needs a distance in words, e.g. NEAR/5", self.query, token.column
+            )
+        # Where an operand is expected the lexer reads SENT, /s … as words: say what is wrong.
+        if text in _SCOPES:
+            name = _SCOPES[text]
+            raise QuerySyntaxError(
+                f"{text} needs a word, phrase or (…) on each side, e.g. sanctions {text} lifted"
+                if text == name
+                else f"{text} ({name}) needs a word, phrase or (…) on each side, "
+                f"e.g. sanctions {text} lifted",
+                self.query,
+                token.column,
             )
         return _pattern(text, self.query, token.column or 1, phrase=False)
 
@@ -222,13 +252,17 @@ class _ToAst(Transformer[Token, Node]):
         for index in range(1, len(items), 2):
             op, right = items[index], items[index + 1]
             assert isinstance(op, Token)
+            name = _SCOPES.get(str(op), "NEAR")
             for operand in (node, right):
                 if not _positional(operand):  # type: ignore[arg-type]
                     raise QuerySyntaxError(
-                        "NEAR joins words, phrases or (… OR …) groups, not AND/NOT",
+                        f"{name} joins words, phrases or (… OR …) groups, not AND/NOT",
                         self.query,
                         op.column,
                     )
+            if op.type == "SCOPE":
+                node = Within(node, right, paragraph=name == "PARA")  # type: ignore[arg-type]
+                continue
             distance = int(str(op).split("/")[1])
             if distance < 1:
                 raise QuerySyntaxError(
@@ -236,6 +270,9 @@ class _ToAst(Transformer[Token, Node]):
                 )
             node = Near(node, right, distance)  # type: ignore[arg-type]
         return node
+
+
+_SCOPES = {"SENT": "SENT", "/s": "SENT", "/S": "SENT", "PARA": "PARA", "/p": "PARA", "/P": "PARA"}
 
 
 def _explain(err: UnexpectedInput, query: str) -> QuerySyntaxError:
@@ -299,6 +336,6 @@ def patterns(node: Node, *, positive: bool = True) -> list[Pattern]:
         return [node]
     if isinstance(node, Not):
         return [] if positive else patterns(node.child, positive=False)
-    if isinstance(node, Near):
+    if isinstance(node, Near | Within):
         return patterns(node.left, positive=positive) + patterns(node.right, positive=positive)
     return [p for child in node.children for p in patterns(child, positive=positive)]

@@ -91,6 +91,16 @@ ROWS = [
     # NEAR counts words across sentences (as news databases do), not across paragraphs.
     ("sanction* NEAR/3 lift*", "We keep the sanctions. Lifting them is not planned.", True),
     ("sanction* NEAR/3 lift*", "We keep the sanctions\n\nLifting them is not planned.", False),
+    # SENT (/s): one sentence, any order, any distance; PARA (/p): one paragraph.
+    ("designat* SENT property", "The designations, announced today, block all property.", True),
+    ("designat* /s property", "Treasury designated them. All their property is blocked.", False),
+    ("property /s designat*", "The designations, announced today, block all property.", True),
+    ("designat* PARA property", "Treasury designated them. All their property is blocked.", True),
+    ("designat* /p property", "Treasury designated them.\n\nAll their property is blocked.", False),
+    ("sanction* /s sanctions", "The sanctions stay in place.", False),
+    ("(Treasury NEAR/2 sanctioned) /s entities", "Treasury today sanctioned three entities.", True),
+    ('"asset freeze" /s (add* OR list*)', "Japan added nine entities to its asset freeze list.", True),
+    ("title:(Japan /s freeze)", "Japan froze assets.", False),
 ]
 
 
