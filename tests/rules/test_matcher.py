@@ -99,7 +99,7 @@ ROWS = [
     ("designat* /p property", "Treasury designated them.\n\nAll their property is blocked.", False),
     ("sanction* /s sanctions", "The sanctions stay in place.", False),
     ("(Treasury NEAR/2 sanctioned) /s entities", "Treasury today sanctioned three entities.", True),
-    ('"asset freeze" /s (add* OR list*)', "Japan added nine entities to its asset freeze list.", True),
+    ('"asset freeze" /s add*', "Japan added nine entities to its asset freeze list.", True),
     ("title:(Japan /s freeze)", "Japan froze assets.", False),
 ]
 

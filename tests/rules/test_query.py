@@ -85,7 +85,7 @@ ERRORS = [
     ("a /s", "the query ends where a word, phrase or '(' was expected", 5),
     ("PARA b", "PARA needs a word, phrase or (…) on each side, e.g. sanctions PARA lifted", 1),
     ("/s b", "/s (SENT) needs a word, phrase or (…) on each side, e.g. sanctions /s lifted", 1),
-    ("a AND SENT b", "SENT needs a word, phrase or (…) on each side, e.g. sanctions SENT lifted", 7),
+    ("a AND SENT", "SENT needs a word, phrase or (…) on each side, e.g. sanctions SENT lifted", 7),
     ("sa*", "'sa*': truncation needs at least 3 letters before '*'", 1),
     ("s*nction", "'s*nction': truncation '*' goes only at the end of a word", 1),
     ("@sanctons", "unknown term list '@sanctons' (did you mean '@sanctions'?)", 1),
