@@ -323,9 +323,9 @@ def parse_rules(loaded: LoadedYaml) -> RuleSet:
                 errors.append(f"{file}:{where}: {label}: {_describe(item, RuleSpec)}")
             continue
         bad_moods = _unknown_moods(spec.exclude)
-        for item, message in bad_moods:
-            where = loaded.line_of((*path, "exclude", item))
-            errors.append(f"{file}:{where}: {label}: 'exclude.{item}': {message}")
+        for position, message in bad_moods:
+            where = loaded.line_of((*path, "exclude", position))
+            errors.append(f"{file}:{where}: {label}: 'exclude.{position}': {message}")
         if bad_moods:
             continue
         try:
