@@ -16,6 +16,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.models import Document
 from monitor.report import table
 from monitor.rules import Rule, RuleSet, parse_query
+from monitor.rules.matcher import excluded_hits
 from monitor.sources.base import parse_interval
 
 
@@ -72,6 +73,7 @@ def _parse_age(text: str) -> timedelta:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Test against a file (.xml/.rss/.atom feed, .html page, .txt/.md, .json).",
 )
+@click.option("--why", is_flag=True, help="Also show hits the rule's exclude: ignores, and why.")
 @click.pass_obj
 def rules_test(
     state: State,
@@ -80,10 +82,11 @@ def rules_test(
     since: str | None,
     source_id: str | None,
     file_path: Path | None,
+    why: bool,
 ) -> None:
     """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error."""
     try:
-        count = _rules_test(state, rule_id, query_text, since, source_id, file_path)
+        count = _rules_test(state, rule_id, query_text, since, source_id, file_path, why)
     except MonitorError as err:
         click.echo(f"{type(err).__name__}: {err}", err=True)
         sys.exit(2)
@@ -98,6 +101,7 @@ def _rules_test(
     since: str | None,
     source_id: str | None,
     file_path: Path | None,
+    why: bool = False,
 ) -> int:
     if bool(rule_id) == bool(query_text):
         raise MonitorError("give a RULE_ID or --query 'Q' (one of them)")
@@ -132,7 +136,14 @@ def _rules_test(
     def show(doc: Document) -> None:
         nonlocal count
         matches = ruleset.match(doc)
+        excluded = (
+            "".join(f"  excluded: {e.describe()}\n" for e in excluded_hits(rule, doc))
+            if why
+            else ""
+        )
         if not matches:
+            if excluded:
+                click.echo(f"{doc.title}\n  not matched: every hit is excluded\n{excluded}")
             return
         count += 1
         m = matches[0]
@@ -140,7 +151,7 @@ def _rules_test(
         when = doc.published_at.strftime("%Y-%m-%d %H:%M UTC") if doc.published_at else "-"
         click.echo(
             f"{doc.title}\n  {doc.source_id} · {doc.kind or '-'} · {when} · {doc.url}\n"
-            f"  {m.field}: {marked}\n"
+            f"  {m.field}: {marked}\n{excluded}"
         )
 
     if total is not None and total > PROGRESS_THRESHOLD:
