@@ -2,49 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from monitor.config import load_config
-from monitor.models import Document
 from monitor.rules import RuleSet
+from monitor.rules.quality import Labelled, load_labelled, score
 from monitor.store import Store
 from tests.conftest import CONFIG, FIXTURES, fast_settings, poll, shipped_sources
 
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
 RULES = load_config(CONFIG).rules
 
 
-def _labelled(name: str) -> list[dict[str, object]]:
-    return yaml.safe_load((FIXTURES / "rules" / name).read_text(encoding="utf-8"))
+def _labelled(name: str) -> list[Labelled]:
+    return load_labelled(FIXTURES / "rules" / name)
 
 
-def _scores(ruleset: RuleSet, items: list[dict[str, object]]) -> dict[str, tuple[float, float]]:
-    counts = {r.id: [0, 0, 0] for r in ruleset.rules}  # tp, fp, fn
-    for item in items:
-        document = Document(
-            id=str(item["id"]),
-            source_id=str(item.get("source_id", "test")),
-            url="https://e.org/",
-            title=str(item["title"]),
-            body=str(item["body"]),
-            kind=item.get("kind"),  # type: ignore[arg-type]
-            content_hash="x",
-            fetched_at=NOW,
-        )
-        got = {r.id for r in ruleset.matching_rules(document)}
-        expected = set(item["expect"])  # type: ignore[arg-type]
-        for rule_id, c in counts.items():
-            c[0] += rule_id in got and rule_id in expected
-            c[1] += rule_id in got and rule_id not in expected
-            c[2] += rule_id in expected and rule_id not in got
-    return {
-        rule_id: (tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0)
-        for rule_id, (tp, fp, fn) in counts.items()
-    }
+def _scores(ruleset: RuleSet, items: list[Labelled]) -> dict[str, tuple[float, float]]:
+    return {rule_id: (s.precision, s.recall) for rule_id, s in score(ruleset, items).items()}
 
 
 def _report(
