@@ -8,9 +8,11 @@ are a short list of English words, tested from tests/rules/moods.yaml:
 - questions: the sentence ends with '?'; it lies in a reporter's turn of a briefing
   transcript ("QUESTION: …" up to the next speaker label such as "MR. PRICE:"); or the
   hit follows "asked whether/if" (a reported question).
-- negated: a negation ("not", "n't", "never", "no sign that", "ruled out", "refused to" …)
-  comes before the hit in its clause. A negation after the hit ("Treasury designated X,
-  which had not …") does not scope over it; "no longer" (a delisting) is not a negation.
+- negated: a negation ("not", "n't", "never", "no sign that", "ruled out", "refused to",
+  "blocked a request" …) comes before the hit in its clause, or after it in the same phrase
+  ("sanctions relief will not come"). A negation in a relative clause or after a comma
+  ("Treasury designated X, which had not …") does not scope over the hit; "no longer" (a
+  delisting) is not a negation.
 - conditional: the sentence has a condition ("if", "unless", "in exchange for" …), or a
   modal or deliberation ("would", "could", "might", "consider", "prepared to" …) comes
   before the hit in its clause.
@@ -31,9 +33,14 @@ _WORDS = re.IGNORECASE
 # A negation before the hit, within its clause.
 _NEGATION = re.compile(
     r"\b(?:not|never|neither|nor|cannot|without|no(?! longer\b)(?=\s+[a-z])"
-    r"|ruled? out|refus\w*|declin\w* to|reject\w*|den(?:y|ies|ied))\b|n't\b",
+    r"|ruled? out|refus\w*|declin\w* to|reject\w*|den(?:y|ies|ied)"
+    r"|(?:block|veto)\w* (?:(?:a|an|the) )?(?:\S+ ){0,3}(?:request|proposal|bid|move|attempt))\b"
+    r"|n't\b",
     _WORDS,
 )
+# A negation after the hit negates it too ("sanctions relief will not come"), unless a
+# comma or a relative pronoun starts another phrase first ("a firm that had not been …").
+_NEW_PHRASE = re.compile(r",|\b(?:which|who|whose|that|after|before|since)\b", _WORDS)
 # A condition anywhere in the sentence governs its main clause too.
 _CONDITION = re.compile(
     r"\b(?:if|unless|in (?:exchange|return) for|provided that|as long as|on condition)\b",
@@ -46,7 +53,7 @@ _HYPOTHETICAL = re.compile(
     _WORDS,
 )
 _REPORTED_QUESTION = re.compile(r"\b(?:ask\w*|wonder\w*) (?:whether|if)\b", _WORDS)
-_CLAUSE_END = re.compile(r"[;:—–]|\s-\s|\b(?:but|while|whereas)\b", _WORDS)
+_CLAUSE_END = re.compile(r"[;:—–]|\s-\s|\b(?:but|while|whereas)\b|, and\b", _WORDS)
 # Speaker labels of briefing transcripts: "QUESTION:", "MR. PRICE:", "SECRETARY POMPEO:".
 _SPEAKER = re.compile(r"(?:^|(?<=\s))((?:[A-Z][A-Z.'’-]* ){0,4}[A-Z][A-Z.'’-]+):(?=\s)")
 _QUESTION_LABELS = frozenset({"QUESTION", "Q", "REPORTER", "JOURNALIST"})
@@ -86,13 +93,24 @@ def mood_at(sentence: str, offset: int | None = None) -> list[Reason]:
     reported = _last_before(_REPORTED_QUESTION, before)
     if reported and not any(r.mood == "questions" for r in reasons):
         reasons.append(Reason("questions", f"'{reported}'"))
-    negation = _last_before(_NEGATION, clause)
+    negation = _last_before(_NEGATION, clause) or _negation_after(sentence, offset)
     if negation:
         reasons.append(Reason("negated", negation))
     condition = _CONDITION.search(sentence) or _HYPOTHETICAL.search(clause)
     if condition:
         reasons.append(Reason("conditional", condition.group()))
     return reasons
+
+
+def _negation_after(sentence: str, offset: int) -> str | None:
+    """A negation later in the hit's own phrase, e.g. "sanctions relief will not come"."""
+    rest = sentence[offset:]
+    end = _CLAUSE_END.search(rest)
+    rest = rest[: end.start()] if end else rest
+    boundary = _NEW_PHRASE.search(rest)
+    rest = rest[: boundary.start()] if boundary else rest
+    found = _NEGATION.search(rest, pos=len(rest.split(" ", 1)[0]))  # not the hit itself
+    return found.group() if found else None
 
 
 def question_turns(text: str) -> list[tuple[int, int]]:
