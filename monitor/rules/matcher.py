@@ -167,7 +167,7 @@ class _Doc:
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
-    near_cache: dict[Near | Within, list[_Hit]] = field(default_factory=dict)
+    near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
     _offsets: dict[str, TokenSpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
@@ -315,8 +315,13 @@ def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> b
 def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
     if isinstance(node, Pattern):
         return [(f, s, e, ((s, e),)) for f, s, e in doc.spans(node)]
-    if isinstance(node, Or):
-        return [h for child in node.children for h in _near_hits(child, doc)]
+    if isinstance(node, Or):  # term lists are big ORs used by several NEARs: cached
+        cached = doc.near_cache.get(node)
+        if cached is None:
+            cached = doc.near_cache[node] = [
+                h for child in node.children for h in _near_hits(child, doc)
+            ]
+        return cached
     if isinstance(node, Near):
         cached = doc.near_cache.get(node)
         if cached is not None:

@@ -16,8 +16,8 @@ Lexis); `and`, `or`, `near`, `nearby`, `sent` are words.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -55,6 +55,25 @@ WORD: /[^\s()":]+/
 _PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+_T = TypeVar("_T")
+
+
+def _hash_once(cls: type[_T]) -> type[_T]:
+    """Nodes key the matcher's per-document caches: hash a (nested) query once, not per lookup."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    def __hash__(self: Any) -> int:
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, n) for n in names))
+            object.__setattr__(self, "_hash", found)  # frozen: not a field, not compared
+        return found  # type: ignore[no-any-return]
+
+    cls.__hash__ = __hash__  # type: ignore[assignment]
+    return cls
+
+
+@_hash_once
 @dataclass(frozen=True)
 class Pattern:
     """A word, a truncation or a phrase: tokens in order, each exact or a prefix."""
@@ -69,21 +88,25 @@ class Pattern:
         return f"{self.field}:{text}" if self.field else text
 
 
+@_hash_once
 @dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Or:
     children: tuple[Node, ...]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Not:
     child: Node
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Near:
     left: Node
@@ -91,6 +114,7 @@ class Near:
     distance: int
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Within:
     """Both sides in one sentence (`paragraph=False`) or one paragraph, any order or distance."""
