@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from monitor.config import load_config
+from monitor.models import Document
 from monitor.rules import RuleSet
 from monitor.rules.quality import Labelled, load_labelled, score
 from monitor.store import Store
@@ -58,6 +60,36 @@ def test_shipped_rules_on_the_held_out_set(capsys: pytest.CaptureFixture[str]) -
     _report(f"held-out set ({len(items)} documents)", scores, capsys)
     for rule_id, (precision, recall) in scores.items():
         assert precision >= 0.6 and recall >= 0.6, (rule_id, precision, recall)
+
+
+ISSUE_11 = [
+    # The errors issue 11 lists: talk about sanctions fired the rule, changes were missed.
+    ("QUESTION: Will there be any sanctions relief?\nMR. PRICE: Nothing to announce.", False),
+    ("Will the United States consider lifting sanctions if the North freezes its program?", False),
+    ("He gave no sign that Washington was prepared to ease sanctions.", False),
+    ("Treasury today sanctioned one individual and three entities in Russia.", True),
+    ("Japan added nine entities to its asset freeze list.", True),
+    (
+        "Treasury today designated three hacking groups. The designations block all property "
+        "and interests in property of the groups.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fires"), ISSUE_11, ids=[t[:40] for t, _ in ISSUE_11])
+def test_sanctions_change_tells_changes_from_talk(text: str, fires: bool) -> None:
+    document = Document(
+        id="d",
+        source_id="state-press-releases",
+        url="https://e.org/",
+        title="Untitled",
+        body=text,
+        content_hash="x",
+        fetched_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    matched = {rule.id for rule in RULES.matching_rules(document)}
+    assert ("sanctions-change" in matched) is fires
 
 
 def test_recorded_releases_match_as_an_analyst_expects(tmp_path: Path, production_server) -> None:  # type: ignore[no-untyped-def]
