@@ -18,6 +18,7 @@ from monitor.alerts import REGISTRY as CHANNEL_TYPES
 from monitor.alerts import ChannelOptions
 from monitor.errors import ConfigError
 from monitor.rules.matcher import OnUpdate, Rule, RuleSet
+from monitor.rules.mood import MOODS
 from monitor.rules.query import Node, Or, QuerySyntaxError, parse_query
 from monitor.settings import env_value
 from monitor.sources import SourceOptions, known_types
@@ -261,6 +262,19 @@ class RuleSpec(BaseModel):
     kinds: list[str] = Field(default_factory=list)
     notify: list[str] = Field(default_factory=list)
     on_update: OnUpdate = "new-match"
+    exclude: list[str] = Field(default_factory=list)  # moods, checked by _unknown_moods
+
+
+def _unknown_moods(moods: list[str]) -> list[tuple[int, str]]:
+    """(index, message) of each mood `exclude:` does not know, so errors name its line."""
+    known = ", ".join(MOODS)
+    out = []
+    for index, mood in enumerate(moods):
+        if mood not in MOODS:
+            close = difflib.get_close_matches(mood, MOODS, n=1)
+            hint = f"did you mean '{close[0]}'?; " if close else ""
+            out.append((index, f"unknown mood '{mood}' ({hint}moods: {known})"))
+    return out
 
 
 def _query_error(err: QuerySyntaxError) -> str:
@@ -318,6 +332,12 @@ def parse_rules(loaded: LoadedYaml) -> RuleSet:
                 where = loaded.line_of((*path, *item["loc"]))
                 errors.append(f"{file}:{where}: {label}: {_describe(item, RuleSpec)}")
             continue
+        bad_moods = _unknown_moods(spec.exclude)
+        for position, message in bad_moods:
+            where = loaded.line_of((*path, "exclude", position))
+            errors.append(f"{file}:{where}: {label}: 'exclude.{position}': {message}")
+        if bad_moods:
+            continue
         try:
             ast = parse_query(spec.query, lists)
         except QuerySyntaxError as err:
@@ -339,6 +359,7 @@ def parse_rules(loaded: LoadedYaml) -> RuleSet:
                 notify=tuple(spec.notify),
                 on_update=spec.on_update,
                 line=line,
+                exclude=frozenset(spec.exclude),
             )
         )
     if errors:

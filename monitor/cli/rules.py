@@ -18,6 +18,7 @@ from monitor.errors import MonitorError
 from monitor.models import Document
 from monitor.report import table
 from monitor.rules import Rule, RuleSet, parse_query
+from monitor.rules.matcher import excluded_hits
 from monitor.rules.query import QuerySyntaxError
 from monitor.sources.base import parse_interval
 from monitor.store import Store
@@ -92,6 +93,7 @@ def _filters(rule: Rule) -> str:
     is_flag=True,
     help="Test the rule's query alone, without its sources/kinds filters.",
 )
+@click.option("--why", is_flag=True, help="Also show hits the rule's exclude: ignores, and why.")
 @click.pass_obj
 def rules_test(
     state: State,
@@ -101,11 +103,12 @@ def rules_test(
     source_id: str | None,
     file_path: Path | None,
     ignore_filters: bool,
+    why: bool,
 ) -> None:
     """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error."""
     try:
         count, notes = _rules_test(
-            state, rule_id, query_text, since, source_id, file_path, ignore_filters
+            state, rule_id, query_text, since, source_id, file_path, ignore_filters, why
         )
     except MonitorError as err:
         click.echo(str(err), err=True)
@@ -143,6 +146,7 @@ def _rules_test(
     source_id: str | None,
     file_path: Path | None,
     ignore_filters: bool,
+    why: bool = False,
 ) -> tuple[int, list[str]]:
     """(matching documents, notes on what was searched and what the filters left out)."""
     config = state.config()
@@ -174,7 +178,14 @@ def _rules_test(
     def show(doc: Document) -> None:
         nonlocal count, excluded, excluded_from_file
         matches = ruleset.match(doc)
+        reasons = (  # --why: the hits `exclude:` ignored, and why
+            "".join(f"  excluded: {e.describe()}\n" for e in excluded_hits(rule, doc))
+            if why
+            else ""
+        )
         if not matches:
+            if reasons:
+                click.echo(f"{doc.title}\n  not matched: every hit is excluded\n{reasons}")
             return
         if not ignore_filters and not rule.applies_to(doc):
             excluded += 1
@@ -186,7 +197,7 @@ def _rules_test(
         when = doc.published_at.strftime("%Y-%m-%d %H:%M UTC") if doc.published_at else "-"
         click.echo(
             f"{doc.title}\n  {doc.source_id} · {doc.kind or '-'} · {when} · {doc.url}\n"
-            f"  {m.field}: {marked}\n"
+            f"  {m.field}: {marked}\n{reasons}"
         )
 
     if total is not None and total > PROGRESS_THRESHOLD:

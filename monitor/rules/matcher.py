@@ -11,9 +11,14 @@ OR, all children's). Matching a document then:
 
 A phrase lies within one sentence (as `snippets.sentence_spans` splits them); a NEAR within
 one paragraph (news databases' NEAR/n counts words across sentences) and its two sides are
-different words. Breaks are found only in the fields where a candidate needs them.
+different words. SENT (/s) and PARA (/p) ask for one sentence or one paragraph, at any
+distance. Breaks are found only in the fields where a candidate needs them.
 
 Rules with no trigger (a query that is only a NOT) are evaluated for every document.
+
+A rule with `exclude` (questions, negated, conditional; see `mood`) that is true of a
+document is evaluated again on the hits that stand outside the excluded moods; terms under
+NOT still count wherever they stand. Only those rules' candidates pay for it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.models import Document, Match
-from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, patterns
+from monitor.rules.mood import Reason, TextMoods
+from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
 from monitor.rules.snippets import build_snippet, sentence_spans
 from monitor.rules.tokens import TokenSpans, token_spans, words
 
@@ -51,6 +57,7 @@ class Rule:
     notify: tuple[str, ...] = ()
     on_update: OnUpdate = "new-match"
     line: int = 0  # where rules.yaml defines it, for messages
+    exclude: frozenset[str] = frozenset()  # moods whose hits do not count (mood.MOODS)
 
     def applies_to(self, doc: Document) -> bool:
         if self.sources and not any(fnmatch.fnmatchcase(doc.source_id, g) for g in self.sources):
@@ -113,7 +120,7 @@ class _Triggers:
             return min((frozenset({(prefix, text)}) for text, prefix in node.parts), key=self.cost)
         if isinstance(node, Not):
             return None
-        if isinstance(node, Near):
+        if isinstance(node, Near | Within):
             options = [t for t in (self.of(node.left), self.of(node.right)) if t is not None]
             return min(options, key=self.cost) if options else None
         children = [self.of(c) for c in node.children]
@@ -160,9 +167,11 @@ class _Doc:
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
-    near_cache: dict[Near, list[_Hit]] = field(default_factory=dict)
+    near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
     _offsets: dict[str, TokenSpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
+    _moods: dict[str, TextMoods] = field(default_factory=dict)
+    _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
 
     def offsets(self, field_name: str, text: str, needed: int) -> TokenSpans:
         """Character spans of a field's first `needed` tokens (for snippets), cached."""
@@ -200,6 +209,35 @@ class _Doc:
         breaks = self.breaks(field_name, sentences)
         i = bisect_right(breaks, start)
         return i < len(breaks) and breaks[i] < end
+
+    def reasons(self, field_name: str, token: int, excluded: frozenset[str]) -> list[Reason]:
+        """Why a field's token stands in an excluded mood ([] if it does not)."""
+        key = (field_name, token, excluded)
+        found = self._reasons.get(key)
+        if found is None:
+            if field_name == "author":
+                found = []  # names have no mood
+            else:
+                text = self.texts[field_name]
+                start = self.offsets(field_name, text, token + 1)[token][0]
+                found = self.mood_of(field_name).reasons(start, excluded)
+            self._reasons[key] = found
+        return found
+
+    def excluded(
+        self, field_name: str, ranges: Iterable[tuple[int, int]], moods: frozenset[str]
+    ) -> bool:
+        """Whether any word of these token ranges stands in one of `moods`."""
+        return any(
+            self.reasons(field_name, token, moods) for s, e in ranges for token in range(s, e)
+        )
+
+    def mood_of(self, field_name: str) -> TextMoods:
+        moods = self._moods.get(field_name)
+        if moods is None:
+            text = self.texts[field_name]
+            moods = self._moods[field_name] = TextMoods(text, sentence_spans(text))
+        return moods
 
     def all_words(self) -> set[str]:
         return self.unique["title"] | self.unique["body"] | self.unique["author"]
@@ -277,8 +315,13 @@ def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> b
 def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
     if isinstance(node, Pattern):
         return [(f, s, e, ((s, e),)) for f, s, e in doc.spans(node)]
-    if isinstance(node, Or):
-        return [h for child in node.children for h in _near_hits(child, doc)]
+    if isinstance(node, Or):  # term lists are big ORs used by several NEARs: cached
+        cached = doc.near_cache.get(node)
+        if cached is None:
+            cached = doc.near_cache[node] = [
+                h for child in node.children for h in _near_hits(child, doc)
+            ]
+        return cached
     if isinstance(node, Near):
         cached = doc.near_cache.get(node)
         if cached is not None:
@@ -302,7 +345,23 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
                     out.append((fa, start, end, wa + wb))
         doc.near_cache[node] = out
         return out
-    return []  # And/Not are rejected by the parser inside NEAR
+    if isinstance(node, Within):
+        cached = doc.near_cache.get(node)
+        if cached is not None:
+            return cached
+        out = []
+        rights = _near_hits(node.right, doc)
+        sentences = not node.paragraph
+        for fa, sa, ea, wa in _near_hits(node.left, doc):
+            for fb, sb, eb, wb in rights:
+                if fa != fb or _shared(wa, wb):
+                    continue
+                start, end = min(sa, sb), max(ea, eb)
+                if not doc.crosses(fa, start, end, sentences=sentences):
+                    out.append((fa, start, end, wa + wb))
+        doc.near_cache[node] = out
+        return out
+    return []  # And/Not are rejected by the parser inside NEAR, SENT and PARA
 
 
 def _near_spans(node: Node, doc: _Doc) -> list[Span]:
@@ -322,10 +381,33 @@ def evaluate(node: Node, doc: _Doc) -> bool:
     return bool(_near_spans(node, doc))
 
 
+def evaluate_outside(node: Node, doc: _Doc, moods: frozenset[str]) -> bool:
+    """Whether a query is true of the hits that stand outside `moods`.
+
+    A NEAR/SENT/PARA pair counts only if none of its words is excluded; NOT looks at the
+    whole text (a vetoing term in a question still vetoes).
+    """
+    if isinstance(node, Pattern):
+        return any(not doc.excluded(f, ((s, e),), moods) for f, s, e in doc.spans(node))
+    if isinstance(node, And):
+        return all(evaluate_outside(c, doc, moods) for c in node.children)
+    if isinstance(node, Or):
+        return any(evaluate_outside(c, doc, moods) for c in node.children)
+    if isinstance(node, Not):
+        return not evaluate(node.child, doc)
+    return any(not doc.excluded(f, words, moods) for f, _s, _e, words in _near_hits(node, doc))
+
+
+def _true_of(rule: Rule, doc: _Doc) -> bool:
+    if not evaluate(rule.ast, doc):
+        return False
+    return not rule.exclude or evaluate_outside(rule.ast, doc, rule.exclude)
+
+
 def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
     """(term key, span) of what made the query true: NEAR pairs, and positive terms."""
     out: list[tuple[str, Span]] = []
-    if isinstance(node, Near):
+    if isinstance(node, Near | Within):
         windows = _near_spans(node, doc)
         for pattern in patterns(node):
             out += [
@@ -410,7 +492,7 @@ class RuleSet:
         return [
             self.rules[i]
             for i in self._candidates(doc)
-            if self.rules[i].applies_to(document) and evaluate(self.rules[i].ast, doc)
+            if self.rules[i].applies_to(document) and _true_of(self.rules[i], doc)
         ]
 
     def match(self, document: Document, previous: Document | None = None) -> list[Match]:
@@ -427,10 +509,48 @@ class RuleSet:
         return [explain(rule, document, doc) for rule in rules]
 
 
+@dataclass(frozen=True)
+class Excluded:
+    """A sentence whose hits of a rule do not count, and why (`monitor rules test --why`)."""
+
+    field: str
+    sentence: str
+    terms: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+
+    def describe(self) -> str:
+        why = "; ".join(str(r) for r in self.reasons)
+        return f"{self.field}: {', '.join(self.terms)} {why}: {self.sentence}"
+
+
+def excluded_hits(rule: Rule, document: Document) -> list[Excluded]:
+    """The sentences where `rule` has hits that stand in moods it excludes, with the reasons."""
+    if not rule.exclude:
+        return []
+    doc = _Doc.of(document)
+    if not evaluate(rule.ast, doc):
+        return []
+    found: dict[tuple[str, int, int], tuple[dict[str, None], dict[Reason, None]]] = {}
+    for key, (f, s, e) in _evidence_spans(rule.ast, doc):
+        reasons = [r for t in range(s, e) for r in doc.reasons(f, t, rule.exclude)]
+        if reasons:
+            start = doc.offsets(f, doc.texts[f], s + 1)[s][0]
+            terms, why = found.setdefault((f, *doc.mood_of(f).sentence(start)), ({}, {}))
+            terms[key] = None
+            why.update(dict.fromkeys(reasons))
+    return [
+        Excluded(f, " ".join(doc.texts[f][a:b].split()), tuple(terms), tuple(why))
+        for (f, a, b), (terms, why) in found.items()
+    ]
+
+
 def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     """The Match of a rule known to match: terms, field and the snippet with highlights."""
     doc = doc or _Doc.of(document)
     evidence = _evidence_spans(rule.ast, doc)
+    if rule.exclude:  # show the hits that made it count
+        kept = [(k, sp) for k, sp in evidence if not doc.excluded(sp[0], (sp[1:],), rule.exclude)]
+        evidence = kept or evidence
     texts = {"title": document.title, "body": document.body, "author": " ; ".join(document.authors)}
     needed: dict[str, int] = {}
     for _, (f, _s, e) in evidence:

@@ -4,17 +4,20 @@
     sanction*                                truncation (3+ letters before '*')
     a AND b, a b, a OR b, NOT a, ( … )       Boolean logic; AND binds tighter than OR
     sanction* NEAR/8 (lift* OR eas*)         two words within 8, either order, one paragraph
+    sanction* SENT lift*, sanction* /s lift*  both in one sentence (any order, any distance)
+    sanction* PARA lift*, sanction* /p lift*  both in one paragraph
     title:biegun, body:…, author:pompeo      restrict to one field
     @biegun                                  a named term list from rules.yaml
 
-Operators are upper case (AND, OR, NOT, NEAR/n); `and`, `or`, `near`, `nearby` are words.
+Operators are upper case (AND, OR, NOT, NEAR/n, SENT, PARA; `/s` and `/p` as in Westlaw and
+Lexis); `and`, `or`, `near`, `nearby`, `sent` are words.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -31,7 +34,7 @@ _GRAMMAR = r"""
 ?and_expr: not_expr (_AND? not_expr)*
 ?not_expr: _NOT not_expr -> not_
          | near_expr
-?near_expr: unary (NEAR unary)*
+?near_expr: unary ((NEAR | SCOPE) unary)*
 ?unary: FIELD primary -> field
       | primary
 ?primary: WORD -> word
@@ -42,6 +45,7 @@ _OR.2: /OR(?![^\s()":])/
 _AND.2: /AND(?![^\s()":])/
 _NOT.2: /NOT(?![^\s()":])/
 NEAR.2: /NEAR\/\d+(?![^\s()":])/
+SCOPE.2: /(SENT|PARA|\/[sSpP])(?![^\s()":])/
 FIELD.3: /(title|body|author):/
 PHRASE: /"[^"]*"/
 LISTREF: /@[A-Za-z0-9_-]+/
@@ -51,6 +55,25 @@ WORD: /[^\s()":]+/
 _PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+_T = TypeVar("_T")
+
+
+def _hash_once(cls: type[_T]) -> type[_T]:
+    """Nodes key the matcher's per-document caches: hash a (nested) query once, not per lookup."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    def __hash__(self: Any) -> int:
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, n) for n in names))
+            object.__setattr__(self, "_hash", found)  # frozen: not a field, not compared
+        return found  # type: ignore[no-any-return]
+
+    cls.__hash__ = __hash__  # type: ignore[assignment]
+    return cls
+
+
+@_hash_once
 @dataclass(frozen=True)
 class Pattern:
     """A word, a truncation or a phrase: tokens in order, each exact or a prefix."""
@@ -65,21 +88,25 @@ class Pattern:
         return f"{self.field}:{text}" if self.field else text
 
 
+@_hash_once
 @dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Or:
     children: tuple[Node, ...]
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Not:
     child: Node
 
 
+@_hash_once
 @dataclass(frozen=True)
 class Near:
     left: Node
@@ -87,7 +114,21 @@ class Near:
     distance: int
 
 
-Node = Pattern | And | Or | Not | Near
+@_hash_once
+@dataclass(frozen=True)
+class Within:
+    """Both sides in one sentence (`paragraph=False`) or one paragraph, any order or distance."""
+
+    left: Node
+    right: Node
+    paragraph: bool = False
+
+    @property
+    def operator(self) -> str:
+        return "PARA" if self.paragraph else "SENT"
+
+
+Node = Pattern | And | Or | Not | Near | Within
 
 
 class QuerySyntaxError(MonitorError, ValueError):
@@ -152,12 +193,14 @@ def _with_field(node: Node, field: str) -> Node:
         return Or(tuple(_with_field(c, field) for c in node.children))
     if isinstance(node, Not):
         return Not(_with_field(node.child, field))
+    if isinstance(node, Within):
+        return Within(_with_field(node.left, field), _with_field(node.right, field), node.paragraph)
     return Near(_with_field(node.left, field), _with_field(node.right, field), node.distance)
 
 
 def _positional(node: Node) -> bool:
-    """NEAR can join words, phrases, OR groups of them, and other NEARs."""
-    if isinstance(node, Pattern | Near):
+    """NEAR, SENT and PARA join words, phrases, OR groups of them, and each other."""
+    if isinstance(node, Pattern | Near | Within):
         return True
     if isinstance(node, Or):
         return all(_positional(c) for c in node.children)
@@ -182,6 +225,17 @@ class _ToAst(Transformer[Token, Node]):
         if text == "NEAR" or text.startswith("NEAR/"):
             raise QuerySyntaxError(
                 "NEAR needs a distance in words, e.g. NEAR/5", self.query, token.column
+            )
+        # Where an operand is expected the lexer reads SENT, /s … as words: say what is wrong.
+        if text in _SCOPES:
+            name = _SCOPES[text]
+            raise QuerySyntaxError(
+                f"{text} needs a word, phrase or (…) on each side, e.g. sanctions {text} lifted"
+                if text == name
+                else f"{text} ({name}) needs a word, phrase or (…) on each side, "
+                f"e.g. sanctions {text} lifted",
+                self.query,
+                token.column,
             )
         return _pattern(text, self.query, token.column or 1, phrase=False)
 
@@ -222,13 +276,17 @@ class _ToAst(Transformer[Token, Node]):
         for index in range(1, len(items), 2):
             op, right = items[index], items[index + 1]
             assert isinstance(op, Token)
+            name = _SCOPES.get(str(op), "NEAR")
             for operand in (node, right):
                 if not _positional(operand):  # type: ignore[arg-type]
                     raise QuerySyntaxError(
-                        "NEAR joins words, phrases or (… OR …) groups, not AND/NOT",
+                        f"{name} joins words, phrases or (… OR …) groups, not AND/NOT",
                         self.query,
                         op.column,
                     )
+            if op.type == "SCOPE":
+                node = Within(node, right, paragraph=name == "PARA")  # type: ignore[arg-type]
+                continue
             distance = int(str(op).split("/")[1])
             if distance < 1:
                 raise QuerySyntaxError(
@@ -236,6 +294,9 @@ class _ToAst(Transformer[Token, Node]):
                 )
             node = Near(node, right, distance)  # type: ignore[arg-type]
         return node
+
+
+_SCOPES = {"SENT": "SENT", "/s": "SENT", "/S": "SENT", "PARA": "PARA", "/p": "PARA", "/P": "PARA"}
 
 
 def _explain(err: UnexpectedInput, query: str) -> QuerySyntaxError:
@@ -333,6 +394,6 @@ def patterns(node: Node, *, positive: bool = True) -> list[Pattern]:
         return [node]
     if isinstance(node, Not):
         return [] if positive else patterns(node.child, positive=False)
-    if isinstance(node, Near):
+    if isinstance(node, Near | Within):
         return patterns(node.left, positive=positive) + patterns(node.right, positive=positive)
     return [p for child in node.children for p in patterns(child, positive=positive)]

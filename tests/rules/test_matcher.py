@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.models import Document
-from monitor.rules.matcher import Rule, RuleSet
+from monitor.rules.matcher import Rule, RuleSet, excluded_hits
 from monitor.rules.query import parse_query
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -91,6 +91,16 @@ ROWS = [
     # NEAR counts words across sentences (as news databases do), not across paragraphs.
     ("sanction* NEAR/3 lift*", "We keep the sanctions. Lifting them is not planned.", True),
     ("sanction* NEAR/3 lift*", "We keep the sanctions\n\nLifting them is not planned.", False),
+    # SENT (/s): one sentence, any order, any distance; PARA (/p): one paragraph.
+    ("designat* SENT property", "The designations, announced today, block all property.", True),
+    ("designat* /s property", "Treasury designated them. All their property is blocked.", False),
+    ("property /s designat*", "The designations, announced today, block all property.", True),
+    ("designat* PARA property", "Treasury designated them. All their property is blocked.", True),
+    ("designat* /p property", "Treasury designated them.\n\nAll their property is blocked.", False),
+    ("sanction* /s sanctions", "The sanctions stay in place.", False),
+    ("(Treasury NEAR/2 sanctioned) /s entities", "Treasury today sanctioned three entities.", True),
+    ('"asset freeze" /s add*', "Japan added nine entities to its asset freeze list.", True),
+    ("title:(Japan /s freeze)", "Japan froze assets.", False),
 ]
 
 
@@ -268,3 +278,63 @@ def test_a_phrase_matches_a_text_exactly_when_it_matches_one_of_its_sentences(
 
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert matches(query, doc(text)) is any(matches(query, doc(s)) for s in sentences)
+
+
+EXCLUDE_ALL = frozenset({"questions", "negated", "conditional"})
+RELIEF = "sanction* NEAR/6 (relief OR lift* OR eas* OR designat*)"
+MOOD_ROWS = [
+    # text, matches with exclude: [questions, negated, conditional]?
+    ("QUESTION: Will there be any sanctions relief?\nMR. PRICE: We have nothing new.", False),
+    ("Will the United States consider lifting sanctions if the North freezes its program?", False),
+    ("He gave no sign that Washington was prepared to ease sanctions.", False),
+    ("Washington lifted sanctions on two North Korean vessels on Friday.", True),
+    # One hit outside the excluded moods is enough.
+    ("Will more follow? Treasury designated three firms under North Korea sanctions.", True),
+    (
+        "QUESTION: Any relief on sanctions?\n"
+        "MR. PRICE: Today we designated two banks under our sanctions program.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MOOD_ROWS, ids=[t[:50] for t, _ in MOOD_ROWS])
+def test_excluded_moods_do_not_count(text: str, expected: bool) -> None:
+    assert matches(RELIEF, doc(text))  # without exclude, every row matches
+    excluding = RuleSet([rule(RELIEF, exclude=EXCLUDE_ALL)])
+    assert bool(excluding.match(doc(text))) is expected
+
+
+def test_only_the_listed_moods_are_excluded() -> None:
+    text = "He gave no sign that Washington was prepared to ease sanctions."
+    assert RuleSet([rule(RELIEF, exclude=frozenset({"questions"}))]).match(doc(text))
+    assert not RuleSet([rule(RELIEF, exclude=frozenset({"negated"}))]).match(doc(text))
+
+
+def test_a_vetoing_term_vetoes_in_any_mood() -> None:
+    text = "Treasury designated two firms under sanctions. Did Seoul ask for an exemption?"
+    query = f"({RELIEF}) AND NOT exemption"
+    assert not RuleSet([rule(query, exclude=EXCLUDE_ALL)]).match(doc(text))
+
+
+def test_the_snippet_shows_the_hit_that_counts() -> None:
+    text = (
+        "Will the U.S. consider lifting sanctions? Treasury designated three firms under "
+        "North Korea sanctions."
+    )
+    [match] = RuleSet([rule(RELIEF, exclude=EXCLUDE_ALL)]).match(doc(text))
+    assert match.snippet.startswith("Treasury designated")
+
+
+def test_excluded_hits_say_why() -> None:
+    text = "QUESTION: Will there be any sanctions relief?\nMR. PRICE: Nothing new."
+    [hit] = excluded_hits(rule(RELIEF, exclude=EXCLUDE_ALL), doc(text))
+    assert hit.describe() == (
+        "body: sanction*, relief in a question (a reporter's turn, 'QUESTION:'): "
+        "QUESTION: Will there be any sanctions relief?"
+    )
+    text = "He gave no sign that Washington was prepared to ease sanctions."
+    [hit] = excluded_hits(rule(RELIEF, exclude=EXCLUDE_ALL), doc(text))
+    assert hit.describe() == (
+        "body: sanction*, eas* negated ('no'); conditional ('prepared to'): " + text
+    )

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.rules.query import And, Near, Not, Or, Pattern, QuerySyntaxError, parse_query
+from monitor.rules.query import (
+    And,
+    Near,
+    Not,
+    Or,
+    Pattern,
+    QuerySyntaxError,
+    Within,
+    parse_query,
+)
 
 
 def w(text: str, prefix: bool = False, field: str | None = None) -> Pattern:
@@ -21,6 +30,8 @@ def shape(node: object) -> object:
         return (type(node).__name__, tuple(shape(c) for c in node.children))
     if isinstance(node, Not):
         return ("Not", shape(node.child))
+    if isinstance(node, Within):
+        return ("Within", shape(node.left), shape(node.right), node.paragraph)
     assert isinstance(node, Near)
     return ("Near", shape(node.left), shape(node.right), node.distance)
 
@@ -42,6 +53,16 @@ MEANINGS = [
     ("nearby OR nearly", Or((w("nearby"), w("nearly")))),
     ("Nearest near NEARBY", And((w("nearest"), w("near"), w("nearby")))),
     ("near* NEAR/2 base", Near(w("near", True), w("base"), 2)),
+    # Same sentence / same paragraph, spelled out or in the Westlaw/Lexis short forms.
+    ("sanction* SENT lift*", Within(w("sanction", True), w("lift", True))),
+    ("sanction* /s lift*", Within(w("sanction", True), w("lift", True))),
+    ("a PARA (b OR c)", Within(w("a"), Or((w("b"), w("c"))), paragraph=True)),
+    ("a /p b", Within(w("a"), w("b"), paragraph=True)),
+    ("(a NEAR/2 b) /s c", Within(Near(w("a"), w("b"), 2), w("c"))),
+    ("a /s b AND c", And((Within(w("a"), w("b")), w("c")))),
+    ("title:(a SENT b)", Within(w("a", field="title"), w("b", field="title"))),
+    # Lower-case "sent", "para" and a slash inside a word stay words.
+    ("sent para", And((w("sent"), w("para")))),
 ]
 
 
@@ -59,6 +80,12 @@ ERRORS = [
     ("a NEAR b", "NEAR needs a distance in words, e.g. NEAR/5", 3),
     ("a NEAR/b c", "NEAR needs a distance in words, e.g. NEAR/5", 3),
     ("a NEAR/3 (b AND c)", "NEAR joins words, phrases or (… OR …) groups, not AND/NOT", 3),
+    ("a SENT (b AND c)", "SENT joins words, phrases or (… OR …) groups, not AND/NOT", 3),
+    ("(a b) /p c", "PARA joins words, phrases or (… OR …) groups, not AND/NOT", 7),
+    ("a /s", "the query ends where a word, phrase or '(' was expected", 5),
+    ("PARA b", "PARA needs a word, phrase or (…) on each side, e.g. sanctions PARA lifted", 1),
+    ("/s b", "/s (SENT) needs a word, phrase or (…) on each side, e.g. sanctions /s lifted", 1),
+    ("a AND SENT", "SENT needs a word, phrase or (…) on each side, e.g. sanctions SENT lifted", 7),
     ("sa*", "'sa*': truncation needs at least 3 letters before '*'", 1),
     ("s*nction", "'s*nction': truncation '*' goes only at the end of a word", 1),
     ("@sanctons", "unknown term list '@sanctons' (did you mean '@sanctions'?)", 1),
@@ -91,6 +118,9 @@ QUERY_CHARS = st.sampled_from(
         "NOT",
         "NEAR/2",
         "NEAR",
+        "SENT",
+        "/s",
+        "/p",
         "title:",
         "foo:",
         "@x",

@@ -82,6 +82,11 @@ def test_bad_term_list_entry(tmp_path: Path) -> None:
             "rule 'x': 'on_update': Input should be 'new-match', 'always' or 'never'",
         ),
         (
+            "  - id: x\n    name: X\n    query: a\n    exclude: [questions, negatd]\n",
+            "rule 'x': 'exclude.1': unknown mood 'negatd' (did you mean 'negated'?; "
+            "moods: questions, negated, conditional)",
+        ),
+        (
             "  - id: ok\n    name: again\n    query: a\n",
             "rule 'ok': duplicate id (first on line 4)",
         ),
@@ -108,3 +113,16 @@ def test_sources_and_rules_errors_are_reported_together(tmp_path: Path) -> None:
 def test_rules_file_is_optional(tmp_path: Path) -> None:
     shutil.copy(CONFIG / "sources.yaml", tmp_path / "sources.yaml")
     assert len(load_config(tmp_path).rules) == 0
+
+
+def test_exclude_error_names_the_line_of_the_mood(tmp_path: Path) -> None:
+    entry = "  - id: x\n    name: X\n    query: a\n    exclude:\n      - questions\n      - maybe\n"
+    [message] = errors(tmp_path, RULES + entry)
+    assert message.startswith(f"{tmp_path / 'rules.yaml'}:12: rule 'x': 'exclude.1': unknown mood")
+
+
+def test_exclude_reaches_the_rule(tmp_path: Path) -> None:
+    entry = "  - id: x\n    name: X\n    query: a\n    exclude: [questions, conditional]\n"
+    config = load_config(config_with(tmp_path, RULES + entry))
+    rule = config.rules.get("x")
+    assert rule is not None and rule.exclude == {"questions", "conditional"}

@@ -6,45 +6,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from monitor.config import load_config
 from monitor.models import Document
 from monitor.rules import RuleSet
+from monitor.rules.quality import Labelled, load_labelled, score
 from monitor.store import Store
 from tests.conftest import CONFIG, FIXTURES, fast_settings, poll, shipped_sources
 
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
 RULES = load_config(CONFIG).rules
 
 
-def _labelled(name: str) -> list[dict[str, object]]:
-    return yaml.safe_load((FIXTURES / "rules" / name).read_text(encoding="utf-8"))
+def _labelled(name: str) -> list[Labelled]:
+    return load_labelled(FIXTURES / "rules" / name)
 
 
-def _scores(ruleset: RuleSet, items: list[dict[str, object]]) -> dict[str, tuple[float, float]]:
-    counts = {r.id: [0, 0, 0] for r in ruleset.rules}  # tp, fp, fn
-    for item in items:
-        document = Document(
-            id=str(item["id"]),
-            source_id=str(item.get("source_id", "test")),
-            url="https://e.org/",
-            title=str(item["title"]),
-            body=str(item["body"]),
-            kind=item.get("kind"),  # type: ignore[arg-type]
-            content_hash="x",
-            fetched_at=NOW,
-        )
-        got = {r.id for r in ruleset.matching_rules(document)}
-        expected = set(item["expect"])  # type: ignore[arg-type]
-        for rule_id, c in counts.items():
-            c[0] += rule_id in got and rule_id in expected
-            c[1] += rule_id in got and rule_id not in expected
-            c[2] += rule_id in expected and rule_id not in got
-    return {
-        rule_id: (tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0)
-        for rule_id, (tp, fp, fn) in counts.items()
-    }
+def _scores(ruleset: RuleSet, items: list[Labelled]) -> dict[str, tuple[float, float]]:
+    return {rule_id: (s.precision, s.recall) for rule_id, s in score(ruleset, items).items()}
 
 
 def _report(
@@ -82,6 +60,36 @@ def test_shipped_rules_on_the_held_out_set(capsys: pytest.CaptureFixture[str]) -
     _report(f"held-out set ({len(items)} documents)", scores, capsys)
     for rule_id, (precision, recall) in scores.items():
         assert precision >= 0.6 and recall >= 0.6, (rule_id, precision, recall)
+
+
+ISSUE_11 = [
+    # The errors issue 11 lists: talk about sanctions fired the rule, changes were missed.
+    ("QUESTION: Will there be any sanctions relief?\nMR. PRICE: Nothing to announce.", False),
+    ("Will the United States consider lifting sanctions if the North freezes its program?", False),
+    ("He gave no sign that Washington was prepared to ease sanctions.", False),
+    ("Treasury today sanctioned one individual and three entities in Russia.", True),
+    ("Japan added nine entities to its asset freeze list.", True),
+    (
+        "Treasury today designated three hacking groups. The designations block all property "
+        "and interests in property of the groups.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fires"), ISSUE_11, ids=[t[:40] for t, _ in ISSUE_11])
+def test_sanctions_change_tells_changes_from_talk(text: str, fires: bool) -> None:
+    document = Document(
+        id="d",
+        source_id="state-press-releases",
+        url="https://e.org/",
+        title="Untitled",
+        body=text,
+        content_hash="x",
+        fetched_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    matched = {rule.id for rule in RULES.matching_rules(document)}
+    assert ("sanctions-change" in matched) is fires
 
 
 def test_recorded_releases_match_as_an_analyst_expects(tmp_path: Path, production_server) -> None:  # type: ignore[no-untyped-def]
