@@ -51,7 +51,7 @@ def test_why_shows_the_excluded_hits_and_the_reason(tmp_path: Path) -> None:
 def test_without_why_excluded_documents_are_not_shown(tmp_path: Path) -> None:
     result = rules_test(tmp_path, BRIEFING)
     assert result.returncode == 1, result.stderr
-    assert "excluded" not in result.stdout and "0 matching documents" in result.stdout
+    assert "excluded:" not in result.stdout and "0 matching documents" in result.stdout
 
 
 def test_a_match_that_counts_lists_the_hits_that_did_not(tmp_path: Path) -> None:
