@@ -465,7 +465,7 @@ def test_readme_rules_test_examples_work_on_the_demo_database(demo: tuple[Path, 
         for line in block.splitlines()
         if "rules test" in line and "article.html" not in line  # a file of your own
     ]
-    assert len(commands) == 3
+    assert len(commands) == 4
     env = {**_clean_env(), "MONITOR_DATABASE_URL": "sqlite:///data/demo/monitor.db"}
     env["MONITOR_CONFIG_DIR"] = str(CONFIG)
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
