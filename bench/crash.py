@@ -165,7 +165,10 @@ class Feeds:
 
     def __init__(self, server: FixtureServer, feeds: int, items: int) -> None:
         self.server, self.feeds, self.items = server, feeds, items
-        self.base = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        # Releases published in the last day and a half (feed f, item n: f·100 + n minutes
+        # after the base): within a new source's alert_max_age (2 days), so the first poll's
+        # baseline alerts on them, as it does on anything published while monitor was down.
+        self.base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=36)
         self.visible = [0] * feeds
         self.publish(0)
 

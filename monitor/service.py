@@ -41,7 +41,7 @@ from sqlalchemy import text
 from monitor.alerts import Channel, build_channels
 from monitor.alerts.worker import deliver_due
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
 from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
@@ -264,8 +264,11 @@ class Service:
         deliveries = await deliver_due(self.store, self.in_force.channels, self.settings)
         for d in deliveries:  # failures are logged by the worker, once each
             self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
-        self.metrics.outbox_depth.set(self.store.outbox.depth())
         self.metrics.outbox_unknown_channel.set(deliveries.waiting_for_unknown)
+        try:
+            self.metrics.outbox_depth.set(self.store.outbox.depth())
+        except StoreError:
+            pass  # the database is away: deliver_due has said so, once, for this run
 
     async def _delivery_loop(self) -> None:
         """Deliver every DELIVERY_EVERY seconds, or sooner when a poll queued alerts."""

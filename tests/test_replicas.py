@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -121,13 +120,25 @@ def test_three_replicas_one_killed_every_alert_exactly_once(
             server.routes[f"/{name}"] = Route(body=body, content_type="application/xml")
         expected += len(late)
         wait_for(lambda: len(hook.received) >= expected, 40, f"{expected} alerts in all")
-        time.sleep(3)  # anything sent twice would arrive by now
-        keys = Counter(headers["Idempotency-Key"] for headers, _ in hook.received)
-        assert len(keys) == expected
-        assert [k for k, n in keys.items() if n > 1] == []
+
+        def undelivered() -> int:
+            with admin.begin() as conn:
+                return int(
+                    conn.execute(
+                        sqlalchemy.text(
+                            f"SELECT count(*) FROM \"{schema}\".outbox WHERE status <> 'delivered'"
+                        )
+                    ).scalar_one()
+                )
+
+        wait_for(lambda: undelivered() == 0, 30, "every queued alert marked delivered")
         for replica in replicas[1:]:
             replica.send_signal(signal.SIGTERM)
         assert [r.wait(timeout=30) for r in replicas[1:]] == [0, 0]
+        # Every replica has stopped: nothing more can be sent, so a duplicate would be here.
+        keys = Counter(headers["Idempotency-Key"] for headers, _ in hook.received)
+        assert len(keys) == expected
+        assert [k for k, n in keys.items() if n > 1] == []
     finally:
         for replica in replicas:
             if replica.poll() is None:
