@@ -241,7 +241,10 @@ def _child(database_url: str, base_url: str) -> None:
 
     figures = asyncio.run(run())
     store.close()
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # VmHWM: ru_maxrss would carry the forking parent's size across exec on Linux.
+    hwm = [line for line in Path("/proc/self/status").read_text().splitlines() if "VmHWM" in line]
+    peak_kb = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    figures["peak_rss_mb"] = round(peak_kb / 1024, 1)
     print(json.dumps(figures))
 
 

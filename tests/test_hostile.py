@@ -157,8 +157,13 @@ def isolated(case: str, timeout: float) -> dict[str, Any]:
         f"from tests.test_hostile import {case} as case\n"
         "started = time.monotonic()\n"
         "result = case()\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from
+        # a large pytest process would report the parent's size.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "peak = int(hwm[0].split()[1]) / 1024 if hwm else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps({'result': result, 'seconds': time.monotonic() - started,\n"
-        "    'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "    'peak_mb': peak}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
