@@ -105,9 +105,7 @@ def plain_reading(text: str) -> datetime | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an unknown zone name: read without it
         try:
-            reading = date_parser.parse(
-                text, fuzzy=True, yearfirst=True, tzinfos=TZ_ABBREVIATIONS
-            )
+            reading = date_parser.parse(text, fuzzy=True, yearfirst=True, tzinfos=TZ_ABBREVIATIONS)
         except (ValueError, OverflowError):
             return None
     return reading.replace(tzinfo=UTC) if reading.tzinfo is None else reading.astimezone(UTC)
@@ -184,7 +182,8 @@ class Agreement:
             shown = f"{text} → {theirs.isoformat() if theirs else 'none'}"
             self._count(path, "date", verdict, shown, ours.isoformat() if ours else "none")
 
-        texts = [entry.get("summary") or "", *(c.get("value", "") for c in entry.get("content", []))]
+        contents = (c.get("value", "") for c in entry.get("content", []))
+        texts = [entry.get("summary") or "", *contents]
         has_text = any(_html_text(str(t)) for t in texts)
         if has_text:
             body = doc.body if doc else missing
@@ -206,6 +205,11 @@ class Agreement:
         judged = good + tally[(column, "differ")]
         return good / judged if judged else 1.0
 
+    def _cell(self, column: Column, folders: Sequence[str]) -> str:
+        tally = self._tally(folders)
+        judged = sum(tally[(column, v)] for v in ("agree", "ours right", "differ"))
+        return f"{self.share(column, folders):.1%} of {judged}" if judged else "-"
+
     def table(self) -> str:
         head = (
             "| folder | entries | title agree | link agree | no web link "
@@ -215,15 +219,11 @@ class Agreement:
         rows = [(name, [name]) for name in sorted(self.counts)]
         for name, folders in [*rows, ("total", list(self.counts))]:
             tally = self._tally(folders)
-
-            def cell(column: Column, tally: Counter[tuple[Column, Verdict]] = tally) -> str:
-                judged = sum(tally[(column, v)] for v in ("agree", "ours right", "differ"))
-                return f"{self.share(column, folders):.1%} of {judged}" if judged else "-"
-
             lines.append(
-                f"| {name} | {sum(self.entries[f] for f in folders)} | {cell('title')} "
-                f"| {cell('link')} | {tally[('link', 'n/a')]} | {cell('date')} "
-                f"| {tally[('date', 'ours right')]} | {cell('body')} |"
+                f"| {name} | {sum(self.entries[f] for f in folders)} "
+                f"| {self._cell('title', folders)} | {self._cell('link', folders)} "
+                f"| {tally[('link', 'n/a')]} | {self._cell('date', folders)} "
+                f"| {tally[('date', 'ours right')]} | {self._cell('body', folders)} |"
             )
         return "\n".join(lines)
 

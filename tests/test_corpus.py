@@ -27,7 +27,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from bench.feed_agreement import Agreement, Column
+from bench.feed_agreement import Agreement, Column, Verdict
 from monitor.errors import ParseError
 from monitor.normalize import normalize
 from monitor.sources.rss import RssOptions, RssSource
@@ -214,7 +214,7 @@ def test_no_entry_is_lost_without_a_word(corpus_run: CorpusRun) -> None:
         ("", "agree"),
     ],
 )
-def test_a_date_feedparser_misreads_counts_as_ours_right(printed: str, verdict: str) -> None:
+def test_a_date_feedparser_misreads_counts_as_ours_right(printed: str, verdict: Verdict) -> None:
     # How the agreement table judges dates, on real readings of both parsers.
     feed = (
         '<rss version="2.0"><channel><link>https://example.org/</link><item>'
