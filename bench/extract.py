@@ -42,7 +42,10 @@ Dates (current only): on the pages whose expected metadata gives Readability's
 same UTC day, missing, or another date; on the other pages, how many we date at all.
 
 Then, over every feed file of the corpus, parse time per feed: `RssSource.parse` vs a
-raw `feedparser.parse` of the same bytes (median and total).
+raw `feedparser.parse` of the same bytes (median and total); and the agreement table of
+our normalised documents with raw feedparser's entries (title, link, date, body, per
+corpus folder, up to ten disagreements per column; `bench/feed_agreement.py` says how
+each column is judged; tests/test_corpus.py asserts its floors on the stored documents).
 
 Targets (issue #9): median F1 ≥ 0.97, ≥ 90% of pages ≥ 0.9, no page at 0 where Readability
 finds text; titles agree on ≥ 90%.
@@ -84,6 +87,10 @@ from monitor.normalize.text import clean_line, html_to_text
 from monitor.sources.article import extract_releases, make_soup
 from monitor.sources.base import ArticleSelectors
 from monitor.sources.rss import RssOptions, RssSource
+
+# Run as a script (`python bench/extract.py`), the repository root is not on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.feed_agreement import Agreement  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_URL = "http://fakehost/test/page.html"  # the URL Readability's own tests use
@@ -353,6 +360,24 @@ def _fastest(repeat: int, fn: Callable[[], object]) -> float:
     return fastest * 1000
 
 
+def feed_agreement(corpus: Path, files: list[Path], source: RssSource) -> Agreement:
+    """Each file's normalised documents against raw feedparser's entries, column by column."""
+    agreement = Agreement()
+    feed_url = "https://example.org/feed"
+    for path in files:
+        content = path.read_bytes()
+        entries = feedparser.parse(content).get("entries", [])
+        name = str(path.relative_to(corpus))
+        try:
+            items = source.parse(content, feed_url, None)
+        except ParseError:
+            agreement.add_file(name, entries, "(feed refused)", feed_url)
+            continue
+        docs = [normalize(item, source_id="bench", fetched_at=NOW) for item in items]
+        agreement.add_file(name, entries, docs, feed_url)
+    return agreement
+
+
 def print_feeds(corpus: Path, repeat: int = 1) -> None:
     files = feed_files(corpus)
     source = RssSource(RssOptions(id="bench", url="https://example.org/feed"))
@@ -363,12 +388,16 @@ def print_feeds(corpus: Path, repeat: int = 1) -> None:
         raw.append(_fastest(repeat, lambda: feedparser.parse(content)))  # noqa: B023
         ours.append(_fastest(repeat, lambda: _parse_ours(source, content)))  # noqa: B023
     refused = sum(1 for path in files if not _parse_ours(source, path.read_bytes()))
+    agreement = feed_agreement(corpus, files, source)
     print(f"\nFeeds: {len(files)} files ({refused} refused by RssSource.parse)\n")
     print("| parser | median ms/feed | p95 ms/feed | total s |")
     print("|---|---|---|---|")
     for name, times in (("RssSource.parse", ours), ("feedparser.parse (raw)", raw)):
         p95 = statistics.quantiles(times, n=20)[-1]
         print(f"| {name} | {statistics.median(times):.2f} | {p95:.2f} | {sum(times) / 1000:.2f} |")
+    print("\nAgreement of our documents with raw feedparser (bench/feed_agreement.py says how):\n")
+    print(agreement.table())
+    print(agreement.listing())
 
 
 def main() -> None:
