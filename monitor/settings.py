@@ -37,23 +37,23 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
 
     user_agent: str = "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
-    fetch_connect_timeout: float = 10.0
-    fetch_read_timeout: float = 30.0
-    fetch_deadline: float = 120.0
-    fetch_max_bytes: int = 10 * 1024 * 1024
-    fetch_max_redirects: int = 5
-    fetch_attempts: int = 3
-    fetch_backoff: float = 1.0
-    fetch_max_retry_after: float = 60.0
-    host_concurrency: int = 4
-    host_delay: float = 0.1
-    max_connections: int = 100
+    fetch_connect_timeout: float = Field(default=10.0, gt=0)
+    fetch_read_timeout: float = Field(default=30.0, gt=0)
+    fetch_deadline: float = Field(default=120.0, gt=0)
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    fetch_attempts: int = Field(default=3, ge=1)
+    fetch_backoff: float = Field(default=1.0, ge=0)
+    fetch_max_retry_after: float = Field(default=60.0, ge=0)
+    host_concurrency: int = Field(default=4, ge=1)  # 0 would never start a request
+    host_delay: float = Field(default=0.1, ge=0)
+    max_connections: int = Field(default=100, ge=1)
     parse_workers: int = Field(default=0, ge=0)
     poll_concurrency: int = Field(default=64, ge=1)  # sources polled at once by `run`
     shutdown_grace: float = Field(default=20.0, ge=0)  # `run` lets work finish this long
 
     smtp_host: str = "localhost"
-    smtp_port: int = 25
+    smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
@@ -62,21 +62,34 @@ class Settings(BaseSettings):
     smtp_from: str = "monitor@localhost"
     webhook_secret: SecretStr | None = None
 
-    delivery_backoff: float = 30.0  # first retry after this many seconds, then doubling…
-    delivery_backoff_max: float = 3600.0  # …up to this…
-    delivery_give_up_after: float = 86400.0  # …until the alert is this old: then dead
-    delivery_lease: float = 300.0  # a claimed alert is retried after this if not marked
+    # Delivery retries: the first after `delivery_backoff` seconds, then doubling up to
+    # `delivery_backoff_max`, until the alert is `delivery_give_up_after` old: then dead.
+    # A claimed alert not marked within `delivery_lease` is claimed again.
+    delivery_backoff: float = Field(default=30.0, gt=0)
+    delivery_backoff_max: float = Field(default=3600.0, gt=0)
+    delivery_give_up_after: float = Field(default=86400.0, gt=0)
+    delivery_lease: float = Field(default=300.0, gt=0)
     delivery_timeout: float = Field(default=60.0, gt=0)  # one send; then retried later
 
     ops_channel: str | None = None  # channel (channels.yaml) for source-health alerts
-    source_failure_alert_after: int = 5  # failed polls in a row before an ops alert
-    retention_days: float = 180.0  # older document versions and sent alerts are pruned
+    # Failed polls in a row before an ops alert; days after which superseded document
+    # versions and sent or dead alerts are pruned.
+    source_failure_alert_after: int = Field(default=5, ge=1)
+    retention_days: float = Field(default=180.0, gt=0)
 
     @field_validator("smtp_ca_file", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # `MONITOR_SMTP_CA_FILE=` (as in .env.example) means no file, not the directory ".".
         return None if value == "" else value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        # Found at start, not when the first alert email fails.
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -150,6 +163,30 @@ def config_problems(settings: Settings, config: Config) -> list[str]:
             f"does not define (channels: {known})"
         )
     return problems
+
+
+def env_file_problems(path: str = ENV_FILE) -> list[str]:
+    """One line per line of `.env` that cannot be read as NAME=value.
+
+    python-dotenv skips such a line with a warning that names no file, so a value put there
+    (a quote left open, a missing '=') would be silently ignored.
+    """
+    from dotenv.parser import parse_stream
+
+    file = Path(path)
+    if not file.is_file():
+        return []
+    try:
+        with file.open(encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except (OSError, UnicodeDecodeError) as err:
+        return [f"{path}: cannot be read: {err}"]
+    return [
+        f"{path}:{b.original.line}: cannot read this line; write NAME=value "
+        f"(it starts: {b.original.string.strip()[:40]!r})"
+        for b in bindings
+        if b.error
+    ]
 
 
 def env_value(name: str) -> str | None:

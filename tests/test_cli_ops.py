@@ -149,6 +149,29 @@ def test_every_setting_with_a_wrong_value_is_named_in_one_line(tmp_path: Path) -
     assert sorted(named) == sorted(env), result.stderr  # one line each
 
 
+def test_numbers_out_of_range_and_a_missing_ca_file_are_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    # Each of these was accepted: 0 concurrency hung every poll with no word, a negative
+    # cap failed every poll, a missing CA file failed every alert email until it died.
+    env = {
+        "MONITOR_HOST_CONCURRENCY": "0",
+        "MONITOR_MAX_CONNECTIONS": "0",
+        "MONITOR_FETCH_MAX_BYTES": "-1",
+        "MONITOR_FETCH_ATTEMPTS": "-1",
+        "MONITOR_SMTP_PORT": "99999",
+        "MONITOR_RETENTION_DAYS": "-1",
+        "MONITOR_SMTP_CA_FILE": str(tmp_path / "missing-ca.pem"),
+    }
+    config = str(copy_config(tmp_path))
+    result = CliRunner().invoke(main, ["--config-dir", config, "check"], env=env)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    named = [line.split(":", 1)[0] for line in result.stderr.splitlines()]
+    assert sorted(named) == sorted(env), result.stderr
+    assert f"MONITOR_SMTP_CA_FILE: no such file: {tmp_path / 'missing-ca.pem'}" in result.stderr
+
+
 def test_http_port_in_use_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -586,3 +609,29 @@ def test_once_out_of_time_says_how_many_remain(
     third = runner.invoke(main, ["--config-dir", str(config), "once"], env=env)
     assert third.stdout.splitlines()[-1] == "Delivered 50 alerts; none pending."
     assert len(hook.received) == 450
+
+
+def test_a_dot_env_line_that_cannot_be_read_is_refused_naming_the_line(tmp_path: Path) -> None:
+    # python-dotenv skipped such lines with an unnamed warning: the value silently vanished.
+    (tmp_path / ".env").write_text(
+        "POLICY_EMAIL_TO=desk@agency.example\n"
+        "OPS_WEBHOOK_URL https://hooks.agency.example/ops\n"
+        'MONITOR_TIMEZONE="America/New_York\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config-dir", str(CONFIG), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        ".env:2: cannot read this line; write NAME=value "
+        "(it starts: 'OPS_WEBHOOK_URL https://hooks.agency.exa')",  # the first 40 characters
+        ".env:3: cannot read this line; write NAME=value "
+        "(it starts: 'MONITOR_TIMEZONE=\"America/New_York')",
+    ]

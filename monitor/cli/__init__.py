@@ -30,7 +30,7 @@ from monitor.report import (
     summary_table,
 )
 from monitor.rules.matcher import word_frequencies
-from monitor.settings import Settings, config_problems
+from monitor.settings import Settings, config_problems, env_file_problems
 from monitor.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,6 +138,11 @@ class State:
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
     """Watch government and news sources for new releases."""
+    unreadable = env_file_problems()
+    for line in unreadable:
+        click.echo(line, err=True)
+    if unreadable:
+        sys.exit(1)
     try:
         ctx.obj = State(config_dir)
     except ValidationError as err:
