@@ -538,6 +538,8 @@ def _check_rule_references(
             index_of[str(entry.get("id"))] = index
     source_ids = sorted(s.id for s in sources.sources)
     channel_names = sorted(channels)
+    # Shown in hints: an optional channel that is off still exists in channels.yaml.
+    listed = sorted([*channels, *(f"{name} (off)" for name in off)])
     kinds = {k.lower(): k for k in known_kinds}
     for source in sources.sources:
         kinds.update({k.lower(): k for k in source_kinds(source).known})
@@ -552,11 +554,11 @@ def _check_rule_references(
         for number, name in enumerate(rule.notify):
             if name not in channels and name not in off:  # an optional channel that is off
                 hint = _suggest(name, channel_names) or _named(
-                    "channels", channel_names, f"{channels_file.name} defines none"
+                    "channels", listed, f"{channels_file.name} defines none"
                 )
                 errors.append(f"{where('notify', number)}: {label}: unknown channel '{name}'{hint}")
         if not rule.notify:
-            hint = _named("channels", channel_names, f"{channels_file.name} defines none")
+            hint = _named("channels", listed, f"{channels_file.name} defines none")
             warnings.append(
                 f"{where('notify')}: warning: {label}: 'notify' is empty, so its matches "
                 f"never alert anyone{hint}"

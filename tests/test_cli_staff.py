@@ -509,3 +509,12 @@ def test_store_reports_kinds_sources_and_newest_date_on_every_backend(store: Sto
     assert store.document_sources() == ["a", "b"]
     assert store.newest_date("b") == datetime(2018, 2, 12, tzinfo=UTC)
     assert store.newest_date() == now
+
+
+def test_channels_that_are_off_are_named_not_missing() -> None:
+    # The shipped channels are optional: unset variables turn them off, not into nothing.
+    env = {"OPS_WEBHOOK_URL": None, "POLICY_EMAIL_TO": None}
+    result = cli("--config-dir", str(CONFIG), "channels", "test", "nope", env=env)
+    assert result.exit_code != 0
+    assert "channels: ops-webhook (off), policy-email (off)" in result.stderr
+    assert "defines none" not in result.stderr

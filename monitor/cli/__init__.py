@@ -255,7 +255,9 @@ def demo(state: State, fixtures: Path | None) -> None:
 
 @main.command()
 @click.option("--source", "source_id", metavar="ID", help="Only this source's documents.")
-@click.option("--limit", default=20, show_default=True, help="How many to list.")
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many to list."
+)
 @click.pass_obj
 @handles_errors
 def documents(state: State, source_id: str | None, limit: int) -> None:

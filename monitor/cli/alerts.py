@@ -183,7 +183,7 @@ def channels_test(state: State, name: str) -> None:
             "(in the environment or .env)"
         )
     if name not in config.channels:
-        names = sorted(config.channels)
+        names = sorted([*config.channels, *(f"{off} (off)" for off in config.off)])
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         known = (
