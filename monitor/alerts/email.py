@@ -237,7 +237,9 @@ class EmailChannel(Channel):
             where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
             return Retry(f"SMTP server {where} closed the connection before confirming the message")
         except (smtplib.SMTPException, OSError) as err:
-            return Retry(f"SMTP server unreachable: {str(err)[:200] or type(err).__name__}")
+            where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+            reason = str(err)[:200] or type(err).__name__
+            return Retry(f"SMTP server {where} unreachable: {reason}")
         except jinja2.TemplateError as err:
             return Dead(f"email template error: {err}")
         return Sent(f"to {', '.join(message['To'].split(', '))}")

@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import Field, field_validator
@@ -190,12 +191,15 @@ class WebhookChannel(Channel):
             timestamp = str(int(self._clock()))
             headers["X-Monitor-Timestamp"] = timestamp
             headers["X-Monitor-Signature"] = signature(secret, timestamp, raw)
+        # The host only: a webhook's path is often its secret (Slack, Teams).
+        host = urlsplit(options.url).hostname or "?"
         try:
             response = await self._session().post(options.url, content=raw, headers=headers)
         except httpx.TimeoutException:
-            return Retry("webhook timed out")
+            return Retry(f"webhook at {host} timed out")
         except httpx.TransportError as err:
-            return Retry(f"webhook unreachable: {str(err)[:200] or type(err).__name__}")
+            reason = str(err)[:200] or type(err).__name__
+            return Retry(f"webhook at {host} unreachable: {reason}")
         status = response.status_code
         if 200 <= status < 300:
             return Sent(f"HTTP {status}")

@@ -160,15 +160,18 @@ def test_a_certificate_for_another_host_name_is_refused(
 
 
 def test_an_unreadable_ca_file_is_named(tmp_path: Path, tls_server: list[TlsSmtpServer]) -> None:
-    missing = tmp_path / "no-such-ca.pem"
+    # A missing file is refused at start (see test_cli_ops); one that is there but holds
+    # no certificate is found at the first send, and named.
+    broken = tmp_path / "not-a-ca.pem"
+    broken.write_text("this is not a PEM certificate\n")
     settings = fast_settings(
         tmp_path, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=True,
-        smtp_ca_file=missing,
+        smtp_ca_file=broken,
     )  # fmt: skip
     channel = EmailChannel("mail", EmailOptions(type="email", to=["a@example.org"]), settings)
     outcome = asyncio.run(channel.send([sample_alert("mail")]))
     assert isinstance(outcome, Retry)
-    assert f"MONITOR_SMTP_CA_FILE {missing}" in outcome.error
+    assert f"MONITOR_SMTP_CA_FILE {broken}" in outcome.error
 
 
 def test_an_empty_ca_file_setting_means_the_system_cas(
