@@ -133,7 +133,12 @@ class State:
     type=click.Path(path_type=Path, file_okay=False),
     help="Config directory (default: $MONITOR_CONFIG_DIR or ./config).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log at MONITOR_LOG_LEVEL (default INFO), not warnings only.",
+)
 @click.version_option(package_name="monitor")
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
