@@ -135,6 +135,15 @@ def inline_text(text: str) -> str:
             break
         for br in root.iter("br"):
             br.tail = " " + (br.tail or "")
+        for hidden in list(root.iter("script", "style")):  # code, not words of the title
+            tail, parent = hidden.tail or "", hidden.getparent()
+            if parent is not None:
+                previous = hidden.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+                parent.remove(hidden)
         text = "".join(root.itertext())
     return clean_line(text)
 
