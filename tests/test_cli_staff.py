@@ -155,7 +155,7 @@ def test_check_warns_on_a_source_glob_that_matches_nothing(tmp_path: Path) -> No
         "sources.yaml (sources: epochtimes-world, state-archive, state-press-releases, "
         "treasury-press-releases, yonhap-north-korea)"
     )
-    assert result.stdout.startswith("OK: 5 sources, 1 rules") and "1 warning" in result.stdout
+    assert result.stdout.startswith("OK: 5 sources, 1 rule,") and "1 warning" in result.stdout
 
 
 def test_check_warns_on_an_unknown_kind_from_sources(tmp_path: Path) -> None:

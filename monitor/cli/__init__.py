@@ -183,11 +183,14 @@ def check(state: State) -> None:
         warnings.append(f"warning: {config.off_warning()}")
     for warning in warnings:
         click.echo(warning, err=True)
-    sources, rules_count = len(config.sources.sources), len(config.rules)
-    warned = len(warnings)
-    note = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    note = f" ({count(len(warnings), 'warning')})" if warnings else ""
+    off = f" ({len(config.off)} off)" if config.off else ""
     click.echo(
-        f"OK: {sources} sources, {rules_count} rules, {len(config.channels)} channels "
+        f"OK: {count(len(config.sources.sources), 'source')}, "
+        f"{count(len(config.rules), 'rule')}, {count(len(config.channels), 'channel')}{off} "
         f"in {config.directory}{note}"
     )
 
