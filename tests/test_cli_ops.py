@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -425,10 +426,11 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     failed = [line for line in lines if line["message"].startswith("alert ")]
     assert failed and all(line["channel"] == "desk-hook" for line in failed)
     assert all(line["rule"] == "biegun" for line in failed)
-    assert (
-        failed[0]["message"]
-        == "alert 1 via desk-hook: failed, will retry: webhook answered HTTP 500"
-    )
+    # Two alerts go out at once; whichever the receiver answers first gets its 500.
+    assert re.fullmatch(
+        r"alert [12] via desk-hook: failed, will retry: webhook answered HTTP 500",
+        failed[0]["message"],
+    ), failed[0]["message"]
 
 
 def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
