@@ -27,6 +27,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from bench.extract import FEED_FOLDERS, FEED_SUFFIXES
 from bench.feed_agreement import Agreement, Column, Verdict
 from monitor.errors import ParseError
 from monitor.normalize import normalize
@@ -35,15 +36,6 @@ from monitor.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MONITOR_CORPUS") or ROOT.parent / "shared" / "corpus")
-FEED_FOLDERS = (
-    "feedparser-tests",
-    "feed-rs-fixtures",
-    "feedjira-sample-feeds",
-    "statedept-press-rss",
-    "whitehouse-briefings-rss",
-    "federal-register",
-)
-FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://corpus.example.org/feed.xml"
 # Share of feedparser's distinct entries stored (2026-12-01: 474 of 850 before link-less

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import statistics
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import lxml.html
 import pytest
 
+from bench.extract import html_text, token_f1
 from monitor.models import Document
 from monitor.normalize import normalize
 from monitor.normalize.dates import parse_date
@@ -257,25 +255,6 @@ TITLE_FLOOR = 0.90
 # are dated by a different field of the page (medium-3's article:published_time) or by
 # a maintenance note's month (wikipedia-3).
 DATE_FLOOR = 15 / 17
-_WORD = re.compile(r"\w+")
-
-
-def _token_f1(extracted: str, expected: str) -> float:
-    """F1 of the multisets of lowercase word tokens (as bench/extract.py measures it)."""
-    got, want = Counter(_WORD.findall(extracted.lower())), Counter(_WORD.findall(expected.lower()))
-    if not got and not want:
-        return 1.0
-    common = sum((got & want).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(got.values()), common / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def _html_text(html: str) -> str:
-    if not html.strip():
-        return ""
-    return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").itertext())
 
 
 @pytest.mark.slow
@@ -286,13 +265,13 @@ def test_readability_pages_body_title_and_date_floors() -> None:
     dates: dict[str, bool] = {}
     for folder in sorted(p for p in PAGES.iterdir() if (p / "source.html").is_file()):
         meta = json.loads((folder / "expected-metadata.json").read_text("utf-8"))
-        expected = _html_text((folder / "expected.html").read_text("utf-8"))
+        expected = html_text((folder / "expected.html").read_text("utf-8"))
         [raw] = extract_releases(
             (folder / "source.html").read_bytes(), PAGE_URL, ArticleSelectors(), "text/html"
         )
         doc = normalize(raw, source_id="corpus", fetched_at=NOW)
-        body_f1[folder.name] = _token_f1(doc.body, expected)
-        title_f1[folder.name] = _token_f1(doc.title, meta.get("title") or "")
+        body_f1[folder.name] = token_f1(doc.body, expected)
+        title_f1[folder.name] = token_f1(doc.title, meta.get("title") or "")
         if meta.get("publishedTime"):
             expected_date = parse_date(meta["publishedTime"], now=NOW)
             dates[folder.name] = expected_date is not None and doc.published_at == expected_date
