@@ -90,10 +90,17 @@ class FeedRow:
 
     path: str
     entries: int  # distinct entries raw feedparser sees
-    stored: int = 0  # documents the store recorded (new, or a sighting of one it has)
+    # Documents the store recorded (new, or a sighting of one it has). More than `entries`
+    # for the JSON Feeds, which raw feedparser cannot read (it sees no entry in them).
+    stored: int = 0
     errors: int = 0  # entries covered by a reported error (a refused feed: all of them)
     feed_error: str | None = None
     crash: str | None = None
+
+    @property
+    def stored_of_seen(self) -> int:
+        """Of the entries feedparser sees, how many the store recorded."""
+        return min(self.stored, self.entries)
 
     @property
     def lost(self) -> int:
@@ -183,7 +190,7 @@ def test_every_corpus_feed_is_ingested_without_a_crash(corpus_run: CorpusRun) ->
 
 
 def test_stored_share_stays_above_the_floor(corpus_run: CorpusRun) -> None:
-    entries, stored = corpus_run.total("entries"), corpus_run.total("stored")
+    entries, stored = corpus_run.total("entries"), corpus_run.total("stored_of_seen")
     assert stored / entries >= STORED_FLOOR, corpus_run.table()
 
 
