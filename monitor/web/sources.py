@@ -56,7 +56,7 @@ def status(state: SourceState | None) -> str:
 def source_rows(store: Store, live: Live) -> list[SourceRow]:
     """Configured sources in config order, then sources known only from the database."""
     states = store.source_states(flush=False)
-    since = store.polls.failing_since()
+    since = store.polls.failing_since([k for k, v in states.items() if status(v) == "failing"])
     ids = list(live.sources) + sorted(set(states) - set(live.sources))
     return [row(source_id, states.get(source_id), live, since) for source_id in ids]
 
