@@ -18,11 +18,12 @@ DOCUMENTS_SHOWN = 50
 
 def _row(request: Request, source_id: str) -> tuple[SourceRow, Live]:
     store, live = request.app.state.store, request.app.state.live()
-    state = store.source_states(flush=False).get(source_id)
+    state = store.source_states(flush=False, source_id=source_id).get(source_id)
     if state is None and source_id not in live.sources:
         raise HTTPException(404, f"No source with id '{source_id}'")
     since = store.polls.failing_since([source_id]) if status(state) == "failing" else {}
-    return row(source_id, state, live, since), live
+    configured = source_id in live.sources or not live.sources
+    return row(source_id, state, live, since, configured), live
 
 
 def source(request: Request) -> Response:
