@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -173,4 +174,22 @@ source_leases = Table(
     Column("source_id", String(100), primary_key=True),
     Column("holder", String(100)),
     Column("last_started_at", UTCDateTime),
+)
+
+# One row per poll (the last POLLS_KEPT per source are kept): the source page's history.
+source_polls = Table(
+    "source_polls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration", Float),  # seconds; NULL when the poller did not say
+    Column("status", String(20), nullable=False),  # ok | not_modified | error
+    Column("http_status", Integer),
+    Column("new", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("item_count", Integer),
+    Column("error", Text),
+    Index("ix_source_polls_source_id_id", "source_id", "id"),
 )
