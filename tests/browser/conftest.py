@@ -151,8 +151,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "alert_max_age: 36500d}\n"
     )
     (config / "rules.yaml").write_text(
-        "rules:\n"
-        "  - {id: biegun, name: Mentions of Biegun, query: biegun, notify: [hook]}\n"
+        "rules:\n  - {id: biegun, name: Mentions of Biegun, query: biegun, notify: [hook]}\n"
     )
     (config / "channels.yaml").write_text(
         f"channels:\n  hook: {{type: webhook, url: '{feeds.url('/hook')}'}}\n"
@@ -176,9 +175,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    running = Running(
-        f"http://127.0.0.1:{port}", feeds, flaky, hook, workdir, process, log, shots
-    )
+    running = Running(f"http://127.0.0.1:{port}", feeds, flaky, hook, workdir, process, log, shots)
 
     def healthy() -> bool:
         try:
