@@ -18,7 +18,7 @@ from monitor.web import diff
 from monitor.web.params import PER_PAGE, day, page_number, pager, text
 from monitor.web.render import iso, page
 from monitor.web.rulefile import current_rules
-from monitor.web.search import SearchResult, search
+from monitor.web.search import SearchResult, budget_of, search
 
 # Fields compared between versions besides the title and the body (which get a word diff).
 FIELDS = ("url", "kind", "published_at", "updated_at", "authors", "office", "location", "summary")
@@ -57,7 +57,14 @@ def _listing(request: Request) -> dict[str, Any]:
         items = [{"row": r, "match": None} for r in rows]
     else:
         rule = compile_query(request, query)  # QuerySyntaxError: the caller's to show
-        found = search(store, [rule], chosen, limit=PER_PAGE, offset=offset)
+        found = search(
+            store,
+            [rule],
+            chosen,
+            limit=PER_PAGE,
+            offset=offset,
+            budget=budget_of(request.app.state),
+        )
         total = len(found.found(rule.id))
         items = [{"row": h.document, "match": h.match} for h in found.hits]
     return {

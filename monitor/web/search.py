@@ -77,6 +77,12 @@ class SearchResult:
         return sorted(weeks.items(), key=lambda kv: kv[0] or "", reverse=True)
 
 
+def budget_of(state: Any) -> float:
+    """The app's search budget: BUDGET unless a test or `bench/web.py` set
+    `app.state.search_budget`."""
+    return float(getattr(state, "search_budget", BUDGET))
+
+
 def _monday(when: datetime | None) -> str:
     if when is None:
         return ""

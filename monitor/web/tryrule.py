@@ -35,7 +35,7 @@ from monitor.web.documents import compile_query, query_error
 from monitor.web.params import day, text
 from monitor.web.render import iso, page
 from monitor.web.rulefile import current_rules
-from monitor.web.search import Found, SearchResult, search
+from monitor.web.search import Found, SearchResult, budget_of, search
 
 SHOWN = 50  # matching documents listed (all are counted)
 COMPARED = 50  # newly / no longer matching documents listed
@@ -130,7 +130,13 @@ def _run(request: Request) -> dict[str, Any]:
         until=day(request, "until", zone, end=True),
     )
     rules = [edited, base] if compare and base is not None else [edited]
-    result = search(request.app.state.store, rules, filters, limit=SHOWN)
+    result = search(
+        request.app.state.store,
+        rules,
+        filters,
+        limit=SHOWN,
+        budget=budget_of(request.app.state),
+    )
     context.update(result=result, yaml=yaml_for(query, base), filters=filters)
     if compare and base is not None:
         before = {f.id for f in result.found(base.id)}
