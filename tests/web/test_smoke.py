@@ -10,5 +10,5 @@ def test_smoke(client: Client) -> None:
     assert r.status_code == 200
     assert c.get("/healthz").json() == {"status": "ok", "sources": 0}
     assert c.get("/static/style.css").status_code == 200
-    assert c.get("/alerts").status_code == 404
+    assert c.get("/alerts").status_code == 200
     assert c.get("/api/sources").json() == []
