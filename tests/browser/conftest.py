@@ -82,6 +82,18 @@ def hostile_feed() -> bytes:
 </channel></rss>""".encode()
 
 
+def changing_feed(sentence: str) -> bytes:
+    """One release whose text the test edits between polls (a new version of it)."""
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Changing</title><link>https://changing.example/</link>
+<description>x</description>
+<item><title>Readout of the envoy's call</title><link>https://changing.example/readout</link>
+<guid>https://changing.example/readout</guid><pubDate>Tue, 01 Dec 2026 08:00:00 GMT</pubDate>
+<description>The envoy spoke with his counterpart today. {sentence} Both sides agreed to
+keep in close touch.</description></item>
+</channel></rss>""".encode()
+
+
 @dataclass
 class Running:
     """A `monitor run` process and what it polls."""
@@ -137,6 +149,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         content_type="application/rss+xml",
     )
     feeds.routes["/hostile"] = Route(body=hostile_feed(), content_type="application/rss+xml")
+    feeds.routes["/changing"] = Route(
+        body=changing_feed("The talks will resume in Geneva next week."),
+        content_type="application/rss+xml",
+    )
     flaky.routes["/yonhap"] = Route(
         body=(FIXTURES / "news/yonhap-nk.rss").read_bytes(), content_type="application/rss+xml"
     )
@@ -147,6 +163,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         f"  - {{id: state, type: rss, url: '{feeds.url('/state')}', every: 1h, "
         "alert_max_age: 36500d}\n"
         f"  - {{id: yonhap, type: rss, url: '{flaky.url('/yonhap')}', every: 10s}}\n"
+        f"  - {{id: changing, type: rss, url: '{feeds.url('/changing')}', every: 10s}}\n"
         f"  - {{id: hostile, type: rss, url: '{feeds.url('/hostile')}', every: 1h, "
         "alert_max_age: 36500d}\n"
     )
