@@ -135,7 +135,7 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("browser")
     shots = Path(os.environ.get("MONITOR_SCREENSHOTS") or workdir / "screenshots")
