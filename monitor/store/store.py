@@ -39,10 +39,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.browse import Browse
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
 from monitor.store.polls import PollRecord, Polls, write_poll
 from monitor.store.tables import (
+    alert_attempts,
     document_versions,
     documents,
     http_cache,
@@ -59,7 +61,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -127,6 +129,7 @@ class Store:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.polls = Polls(engine)
+        self.browse = Browse(engine)  # what the web pages read
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
         self._touched: dict[str, PollRecord] = {}
@@ -487,11 +490,13 @@ class Store:
                     document_versions.c.version < latest,
                 )
             ).rowcount
-            alerts = conn.execute(
-                outbox.delete().where(
-                    outbox.c.status.in_(["delivered", "dead"]), outbox.c.created_at < before
+            old_alerts = outbox.c.status.in_(["delivered", "dead"]) & (outbox.c.created_at < before)
+            conn.execute(
+                alert_attempts.delete().where(
+                    alert_attempts.c.alert_id.in_(select(outbox.c.id).where(old_alerts))
                 )
-            ).rowcount
+            )
+            alerts = conn.execute(outbox.delete().where(old_alerts)).rowcount
         return int(versions), int(alerts)
 
     def record_failure(

@@ -193,3 +193,16 @@ source_polls = Table(
     Column("error", Text),
     Index("ix_source_polls_source_id_id", "source_id", "id"),
 )
+
+# One row per delivery attempt of an outbox alert (the alerts page shows them); pruned
+# with the alert.
+alert_attempts = Table(
+    "alert_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("result", String(20), nullable=False),  # delivered | failed | dead
+    Column("error", Text),
+    Index("ix_alert_attempts_alert_id", "alert_id"),
+)

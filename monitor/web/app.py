@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.settings import Settings
 from monitor.store import Store
-from monitor.web import auth, healthz, overview, placeholders, source
+from monitor.web import alerts, auth, documents, healthz, overview, source, tryrule
 from monitor.web.csrf import CSRFMiddleware
 from monitor.web.render import page, templates
 from monitor.web.state import Live, LiveState
@@ -50,11 +50,15 @@ def routes() -> list[Route | Mount]:
         Route("/sources/{source_id:str}", source.source, name="source"),
         Route("/api/sources", overview.api_sources, name="api_sources"),
         Route("/api/sources/{source_id:str}", source.api_source, name="api_source"),
-        # Built by the pages engineer (placeholders until then).
-        Route("/alerts", placeholders.coming, name="alerts"),
-        Route("/documents", placeholders.coming, name="documents"),
-        Route("/documents/{doc_id:str}", placeholders.coming, name="document"),
-        Route("/try", placeholders.coming, name="try", methods=["GET", "POST"]),
+        Route("/alerts", alerts.alerts, name="alerts"),
+        Route("/alerts/{alert_id:int}/retry", alerts.retry, methods=["POST"], name="retry"),
+        Route("/api/alerts", alerts.api_alerts, name="api_alerts"),
+        Route("/documents", documents.documents, name="documents"),
+        Route("/documents/{doc_id:str}", documents.document, name="document"),
+        Route("/api/documents", documents.api_documents, name="api_documents"),
+        Route("/api/documents/{doc_id:str}", documents.api_document, name="api_document"),
+        Route("/try", tryrule.try_page, name="try", methods=["GET", "POST"]),
+        Route("/api/rules/try", tryrule.api_try, name="api_try"),
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
         Route("/login", auth.login, methods=["POST"], name="login"),
         Route("/logout", auth.logout, methods=["POST"], name="logout"),

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from monitor.web.csrf import csrf_token
+from monitor.web.highlight import marked
 
 # (path, label, section): the nav bar; `section` is what a page passes to mark itself.
 NAV = (
@@ -51,6 +52,7 @@ def templates(zone: str) -> Jinja2Templates:
     env.filters["iso"] = iso
     env.filters["path"] = path_part
     env.filters["seconds"] = seconds
+    env.filters["marked"] = marked  # a snippet with its highlights, escaped piece by piece
     return Jinja2Templates(env=env, context_processors=[_common])
 
 
