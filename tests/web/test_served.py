@@ -12,9 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
+from monitor.errors import MonitorError
 from monitor.fixture_server import FixtureServer, Route
 from monitor.store import Store
+from monitor.web.serve import bind
 from tests.alerts.conftest import free_port
 from tests.conftest import FIXTURES, ROOT
 from tests.test_service import running_service, wait_for
@@ -162,3 +165,11 @@ def test_a_port_in_use_is_a_clear_error(server: FixtureServer, tmp_path: Path) -
         )
     assert result.returncode == 1
     assert f"MONITOR_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def test_an_address_not_of_this_machine_is_a_clear_error() -> None:
+    with pytest.raises(MonitorError) as err:
+        bind("192.0.2.1", free_port())  # TEST-NET-1: never a local address
+    message = str(err.value)
+    assert message.startswith("MONITOR_HTTP_HOST/MONITOR_HTTP_PORT: cannot listen on 192.0.2.1:")
+    assert "Traceback" not in message
