@@ -20,8 +20,9 @@ from monitor.store import Store
 from monitor.web.serve import bind
 from tests.alerts.conftest import free_port
 from tests.conftest import FIXTURES, ROOT
+from tests.test_cli_ops import copy_config, monitor, one_line
 from tests.test_service import running_service, wait_for
-from tests.web.conftest import NOW
+from tests.web.conftest import NOW, TOKEN
 
 
 def write_config(config: Path, server: FixtureServer) -> None:
@@ -121,6 +122,27 @@ def test_monitor_run_refuses_to_listen_beyond_loopback_without_a_token(
     assert "MONITOR_HTTP_HOST is 0.0.0.0" in result.stderr
     assert "set MONITOR_WEB_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_refuses_what_run_refuses_and_a_token_makes_it_fine(tmp_path: Path) -> None:
+    config = copy_config(tmp_path)
+    environ = {
+        "MONITOR_HTTP_HOST": "0.0.0.0",
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+        "MONITOR_HTTP_PORT": str(free_port()),
+        "OPS_WEBHOOK_URL": "https://hooks.example.org/ops",
+        "POLICY_EMAIL_TO": "desk@example.org",
+    }
+    checked = monitor("--config-dir", str(config), "check", env=environ)
+    assert checked.returncode == 1
+    assert one_line(checked).startswith("MONITOR_HTTP_HOST is 0.0.0.0, which other machines")
+    short = monitor("--config-dir", str(config), "check", env={**environ, "MONITOR_WEB_TOKEN": "x"})
+    assert short.returncode == 1 and "MONITOR_WEB_TOKEN: too short" in one_line(short)
+    fine = monitor(
+        "--config-dir", str(config), "check", env={**environ, "MONITOR_WEB_TOKEN": TOKEN}
+    )
+    assert fine.returncode == 0, fine.stderr
+    assert TOKEN not in fine.stdout + fine.stderr
 
 
 def test_monitor_web_serves_the_pages_alone(server: FixtureServer, tmp_path: Path) -> None:
