@@ -143,11 +143,12 @@ def test_pages_forbid_scripts_from_elsewhere(client: Client) -> None:
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"  # internal data: never cached
 
 
 def test_every_page_is_in_the_nav(client: Client) -> None:
     c = client()
     html = c.get("/").text
-    for href in ("/alerts", "/documents", "/try"):
+    for href in ("/", "/alerts", "/documents", "/try"):
         assert f'href="{href}"' in html
         assert c.get(href).status_code == 200
