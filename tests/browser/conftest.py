@@ -43,7 +43,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API lives it keeps an event loop running in this
+# thread, and every asyncio.run() of a later test would fail; pytest tears a module's
+# fixtures down before it runs a test of another module (with or without xdist).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
