@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape
 import lxml.etree as etree
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
+from feedparser.exceptions import NonXMLContentType
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
@@ -176,9 +177,8 @@ def _attr(el: etree._Element, name: str) -> str | None:
 class _Reader:
     """feedparser's readings of element values, for one document."""
 
-    def __init__(self, url: str, encoding: str) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.utf8 = encoding in ("utf-8", "utf-8_INVALID_PYTHON_3")
 
     def base(self, el: etree._Element | None) -> str:
         """The base URI in force inside `el` (xml:base, else a `base` attribute, else inherited)."""
@@ -194,7 +194,7 @@ class _Reader:
 
     def clean(self, text: str) -> str:
         """feedparser's last steps on every value: UTF-8 read as Latin-1 repaired, cp1252."""
-        if self.utf8 and not text.isascii():
+        if not text.isascii():
             try:
                 text = text.encode("iso-8859-1").decode("utf-8")
             except (UnicodeEncodeError, UnicodeDecodeError):
@@ -237,6 +237,8 @@ def _markup_inside(el: etree._Element) -> str:
     for child in el:
         if isinstance(child.tag, str):
             tag = etree.QName(child).localname
+            if tag in ("svg", "math"):
+                raise Declined(f"<{tag}> in XHTML content (feedparser keeps its namespace)")
             attrs = "".join(
                 f' {etree.QName(k).localname.lower()}="{escape(str(v), {chr(34): "&quot;"})}"'
                 for k, v in child.attrib.items()
@@ -386,10 +388,14 @@ def _category(el: etree._Element, entry: FeedEntry, reader: _Reader) -> None:
 
 def _channel(el: etree._Element, reader: _Reader, language: str | None) -> tuple[str, str | None]:
     """The feed's home link and language, from its channel/feed element's children."""
-    home = ""
+    home: str | None = None
     for child in el:
         name = _name(child)
-        if name == "link":
+        if name in ("id", "guid") and home is None and not len(child):
+            # feedparser: an id that may be a permalink is the feed's link until one is given
+            if (_attr(child, "ispermalink") or "true") == "true":
+                home = reader.link(reader.clean((child.text or "").strip()), child)
+        elif name == "link":
             href = child.get("href") or child.get("uri") or child.get("url")
             if href is None:
                 value = reader.link(reader.clean((child.text or "").strip()), child)
@@ -400,8 +406,8 @@ def _channel(el: etree._Element, reader: _Reader, language: str | None) -> tuple
                 if rel == "alternate" and _TYPES.get(kind, kind) in ("text/html", _XHTML):
                     home = reader.link(href, child)
         elif name in ("language", "dc:language"):
-            language = (child.text or "").strip() if not len(child) else language
-    return home, language
+            language = reader.clean((child.text or "").strip()) if not len(child) else language
+    return home or "", language
 
 
 def _layout(root: etree._Element) -> tuple[str, str]:
@@ -425,10 +431,15 @@ def parse(content: bytes, url: str, content_type: str | None) -> Feed:
     if content_type:
         headers["content-type"] = content_type
     result: dict[str, object] = {}
-    data = convert_to_utf8(headers, content, result)
-    if result.get("bozo") or not result.get("encoding"):
-        raise Declined(f"encoding: {result.get('bozo_exception') or 'unknown'}")
-    reader = _Reader(url, str(result["encoding"]))
+    try:
+        data = convert_to_utf8(headers, content, result)
+    except Exception as err:  # noqa: BLE001 - feedparser's own bugs on hostile bytes
+        raise Declined(f"encoding: {str(err)[:200]}") from None
+    complaint = result.get("bozo_exception")
+    # A missing or non-XML Content-Type is no reason (feedparser reads such feeds the same).
+    if (complaint and not isinstance(complaint, NonXMLContentType)) or not result.get("encoding"):
+        raise Declined(f"encoding: {complaint or 'unknown'}")
+    reader = _Reader(url)
     try:
         return _read(data, reader)
     except etree.XMLSyntaxError as err:
@@ -461,7 +472,10 @@ def _read(data: bytes, reader: _Reader) -> Feed:
             parent.remove(done)
         done = el
     assert root is not None
-    language = root.get(_XML_LANG) or root.get("lang") or None
+    language = None
+    if entry_name == "entry" or _name(root) == "rss":  # not rdf:RDF (feedparser's test misses it)
+        language = root.get(_XML_LANG) or root.get("lang") or None
+        language = language.replace("_", "-") if language else None
     channel = root if entry_name == "entry" else None
     for child in root:
         if _name(child) == "channel":
@@ -469,5 +483,4 @@ def _read(data: bytes, reader: _Reader) -> Feed:
     home, language = _channel(channel, reader, language) if channel is not None else ("", language)
     if not entries:
         raise Declined("no entries (feedparser tells an empty feed from a broken one)")
-    language = language.replace("_", "-") if language else None
     return Feed(entries=entries, link=home, language=language)
