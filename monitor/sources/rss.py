@@ -87,6 +87,8 @@ def _without_internal_subset(content: bytes) -> bytes:
 
 def _web_link(link: str, base: str) -> str:
     """`link` if it is a web address (http or https), else "" (javascript:, data:, tag:…)."""
+    if feedxml.is_plain_url(link):
+        return link
     try:
         scheme = urlsplit(urljoin(base, link.strip())).scheme.lower()
     except ValueError:
@@ -226,7 +228,8 @@ def _items(feed: Feed, url: str, options: RssOptions) -> list[RawItem]:
             )
             anchor = "entry-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
         try:
-            address = urljoin(url, link or home)
+            target = link or home
+            address = target if feedxml.is_plain_url(target) else urljoin(url, target)
         except ValueError:  # a malformed link: the pipeline reports it as an item error
             address = link or home
         items.append(
