@@ -138,10 +138,11 @@ _EMAIL = re.compile(
 _C1 = re.compile("[\x80-\x9f]")
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # An absolute http(s) URL that urljoin gives back unchanged against any base: printable
-# ASCII, a host, no `;` parameters, no empty `?` or `#` (urljoin drops those), no
-# backslash. Joining costs ~25 µs; most feed links are of this shape.
+# ASCII, a host (no IPv6 brackets: urljoin may refuse them), no `;` parameters, no empty
+# `?` or `#` (urljoin drops those), no backslash. Joining costs ~25 µs; most feed links
+# are of this shape.
 _PLAIN_URL = re.compile(
-    r"https?://[^\x00-\x20\x7f-\U0010ffff/?#;\\]+(?:/[^\x00-\x20\x7f-\U0010ffff?#;\\]*)?"
+    r"https?://[^\x00-\x20\x7f-\U0010ffff/?#;\\\[\]]+(?:/[^\x00-\x20\x7f-\U0010ffff?#;\\]*)?"
     r"(?:\?[^\x00-\x20\x7f-\U0010ffff#\\]+)?(?:#[^\x00-\x20\x7f-\U0010ffff\\]+)?"
 )
 _PARSER_OPTIONS = {
@@ -447,17 +448,24 @@ _ASCII_SAFE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "la
                          "windows-1252", "cp1252", "iso-8859-15"})  # fmt: skip
 
 
-def _plain_ascii(content: bytes, content_type: str | None) -> bool:
-    """ASCII bytes, declared (if at all) in an ASCII-compatible encoding: nothing to convert.
+def _as_is(content: bytes, content_type: str | None) -> bool:
+    """True where feedparser would decode the bytes as lxml does, so no conversion is needed.
 
-    Spares the decode/encode copies of feedparser's `convert_to_utf8` (2 × the feed's size).
+    That is ASCII bytes declared (if at all) in an ASCII-compatible encoding, or bytes
+    declared UTF-8 without a BOM, served without a charset or a text/* type (RFC 3023:
+    text/* means US-ASCII to feedparser). Invalid UTF-8 then fails lxml's parse, and
+    feedparser reads the feed. Spares `convert_to_utf8`'s decode/encode copies.
     """
-    if (content_type and _CHARSET.search(content_type)) or not content.isascii():
-        return False
-    if b"\x00" in content:
+    if content_type:
+        if _CHARSET.search(content_type) or content_type.strip().lower().startswith("text/"):
+            return False
+    if content.startswith((b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")) or b"\x00" in content[:4]:
         return False
     declared = _DECLARED.match(content[:200].lstrip())
-    return declared is None or declared.group(1).decode().lower() in _ASCII_SAFE
+    encoding = declared.group(1).decode().lower() if declared else None
+    if encoding in ("utf-8", "utf8"):
+        return True
+    return content.isascii() and (encoding is None or encoding in _ASCII_SAFE)
 
 
 def _to_utf8(content: bytes, url: str, content_type: str | None) -> bytes:
@@ -482,7 +490,7 @@ def parse(content: bytes, url: str, content_type: str | None) -> Feed:
     head = content[:4096]
     if b"<!DOCTYPE" in head.upper():
         raise Declined("a DOCTYPE (entities are feedparser's to handle)")
-    data = content if _plain_ascii(content, content_type) else _to_utf8(content, url, content_type)
+    data = content if _as_is(content, content_type) else _to_utf8(content, url, content_type)
     reader = _Reader(url)
     try:
         return _read(data, reader)

@@ -21,6 +21,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.models import RawItem
 from monitor.normalize.dates import is_unambiguous, parse_date
+from monitor.normalize.text import inline_text
 from monitor.sources import feedxml, jsonfeed
 from monitor.sources.base import Source, SourceOptions, register
 from monitor.sources.feedxml import Feed, FeedEntry
@@ -195,9 +196,22 @@ def _parse_with_feedparser(content: bytes, url: str, content_type: str | None) -
     )
 
 
+def _words(text: str) -> str:
+    """A feed's one-line value (author, category, language) as text: markup is not kept.
+
+    Titles and bodies are HTML the normaliser turns into text; these fields are stored as
+    given, so `<script>` or `<img onerror=…>` in them goes now (`AT&T`, `1 < 2` stay).
+    """
+    return inline_text(text) if "<" in text or "&" in text else text
+
+
+def _names(names: list[str]) -> list[str]:
+    return [name for name in (_words(n) for n in names) if name]
+
+
 def _items(feed: Feed, url: str, options: RssOptions) -> list[RawItem]:
     """RawItems of a feed's entries, whichever parser read them (each entry dropped once used)."""
-    language = feed.language
+    language = _words(feed.language) or None if feed.language else None
     home = _web_link(feed.link, url) or url
     items: list[RawItem] = []
     entries = feed.entries
@@ -240,8 +254,8 @@ def _items(feed: Feed, url: str, options: RssOptions) -> list[RawItem]:
                 content_html=entry.content,
                 published=published,
                 updated=updated,
-                authors=entry.authors or ([entry.author] if entry.author else []),
-                kind=tags[0] if options.kind_from_category and tags else None,
+                authors=_names(entry.authors or ([entry.author] if entry.author else [])),
+                kind=_words(tags[0]) or None if options.kind_from_category and tags else None,
                 language=language,
                 guid=guid,
                 anchor=anchor,
