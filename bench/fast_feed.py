@@ -64,6 +64,48 @@ def parse_slow(content: bytes, content_type: str | None = None) -> list[RawItem]
     return rss._items(feed, FEED_URL, OPTIONS)
 
 
+def parse_fastfeedparser(content: bytes, content_type: str | None = None) -> list[RawItem]:
+    """The `fastfeedparser` package (PyPI) read into the same builder, for comparison only."""
+    import fastfeedparser
+
+    try:
+        parsed = fastfeedparser.parse(content)
+    except Exception as err:  # noqa: BLE001 - any failure is a fallback
+        raise feedxml.Declined(f"fastfeedparser: {str(err)[:60]}") from None
+    entries = []
+    for e in parsed.get("entries", []):
+        dates = {}
+        for key in ("published", "updated"):
+            text = e.get(key)
+            try:
+                stamp = datetime.fromisoformat(text).astimezone(UTC) if text else None
+            except ValueError:
+                stamp = None
+            dates[key] = (text, stamp.utctimetuple() if stamp else None)
+        bodies = [c.get("value", "") for c in e.get("content") or [] if c.get("value")]
+        entries.append(
+            feedxml.FeedEntry(
+                title=e.get("title") or "",
+                link=e.get("link") or "",
+                guid=e.get("id") or None,
+                summary=e.get("description") or "",
+                content=max(bodies, key=len) if bodies else "",
+                published=dates["published"][0],
+                published_parsed=dates["published"][1],
+                updated=dates["updated"][0],
+                updated_parsed=dates["updated"][1],
+                authors=[a.get("name") for a in e.get("authors") or [] if a.get("name")],
+                author=e.get("author") or None,
+                tags=[t.get("term") for t in e.get("tags") or [] if t.get("term")],
+            )
+        )
+    if not entries:
+        raise feedxml.Declined("fastfeedparser: no entries")
+    channel = parsed.get("feed", {})
+    feed = feedxml.Feed(entries, channel.get("link") or "", channel.get("language") or None)
+    return rss._items(feed, FEED_URL, OPTIONS)
+
+
 def documents(items: list[RawItem]) -> list[Document]:
     return [normalize(i, source_id="bench", fetched_at=NOW) for i in items]
 
@@ -93,10 +135,12 @@ class Comparison:
     agree: Counter[str] = field(default_factory=Counter)
     differences: list[Difference] = field(default_factory=list)
 
+    fast_parse: Callable[[bytes, str | None], list[RawItem]] = parse_fast
+
     def add(self, path: str, content: bytes, content_type: str | None = None) -> None:
         self.feeds += 1
         try:
-            fast = documents(parse_fast(content, content_type))
+            fast = documents(self.fast_parse(content, content_type))
         except feedxml.Declined as why:
             self.fallbacks[_reason(str(why))] += 1
             return
@@ -164,8 +208,10 @@ def fixture_feeds() -> list[Path]:
     )
 
 
-def compare(files: list[Path], root: Path) -> Comparison:
-    comparison = Comparison()
+def compare(
+    files: list[Path], root: Path, fast: Callable[[bytes, str | None], list[RawItem]] = parse_fast
+) -> Comparison:
+    comparison = Comparison(fast_parse=fast)
     for path in files:
         comparison.add(str(path.relative_to(root)), path.read_bytes())
     return comparison
@@ -248,12 +294,18 @@ def print_big(items: int = 100_000) -> None:
     os.unlink(feed.name)
 
 
-def print_cpu(files: list[Path], root: Path, repeat: int, per_feed: bool) -> None:
+def print_cpu(
+    files: list[Path],
+    root: Path,
+    repeat: int,
+    per_feed: bool,
+    parse: Callable[[bytes], list[RawItem]] = parse_fast,
+) -> None:
     fast_ms, slow_ms = [], []
     rows = []
     for path in files:
         content = path.read_bytes()
-        fast = cpu_ms(_quiet(parse_fast, content), repeat)
+        fast = cpu_ms(_quiet(parse, content), repeat)
         slow = cpu_ms(_quiet(parse_slow, content), repeat)
         fast_ms.append(fast)
         slow_ms.append(slow)
@@ -297,6 +349,19 @@ def main() -> None:
         print_cpu(state, corpus, args.repeat, per_feed=True)
         print(f"\nCPU over the whole corpus (median of {args.repeat} per feed):")
         print_cpu(files, corpus, args.repeat, per_feed=False)
+        try:
+            import fastfeedparser  # noqa: F401
+        except ImportError:
+            print("\nfastfeedparser: skipped (not installed; pip install fastfeedparser)")
+        else:
+            other = compare(files, corpus, parse_fastfeedparser)
+            print("\nThe other candidate, fastfeedparser (PyPI), against feedparser:\n")
+            print(other.table().split("\n\n| fallback")[0])
+            print(f"({len(other.differences)} field differences; first {args.differences}:)")
+            for difference in other.differences[: args.differences]:
+                print("  " + difference.line())
+            print("\nCPU per state.gov feed, fastfeedparser vs feedparser path:\n")
+            print_cpu(state, corpus, args.repeat, per_feed=True, parse=parse_fastfeedparser)
     if not args.no_big:
         print_big()
 

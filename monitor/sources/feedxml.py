@@ -136,6 +136,8 @@ _EMAIL = re.compile(
     r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
 )
 _C1 = re.compile("[\x80-\x9f]")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+_C1_REFERENCE = re.compile(rb"&#(?:[xX]0*[89][0-9a-fA-F]|0*1(?:2[89]|[3-5][0-9]));")
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # An absolute http(s) URL that urljoin gives back unchanged against any base: printable
 # ASCII, a host (no IPv6 brackets: urljoin may refuse them), no `;` parameters, no empty
@@ -192,8 +194,11 @@ def _attr(el: etree._Element, name: str) -> str | None:
 class _Reader:
     """feedparser's readings of element values, for one document."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data: bytes) -> None:
         self.url = url
+        # Whether any text can hold a C1 control (U+0080–U+009F) for the cp1252 map: one
+        # scan of the UTF-8 bytes instead of one per value (~0.8 ms on a state.gov feed).
+        self.c1 = bool(_C1_UTF8.search(data) or (b"&#" in data and _C1_REFERENCE.search(data)))
 
     def base(self, el: etree._Element | None) -> str:
         """The base URI in force inside `el` (xml:base, else a `base` attribute, else inherited)."""
@@ -214,7 +219,7 @@ class _Reader:
                 text = text.encode("iso-8859-1").decode("utf-8")
             except (UnicodeEncodeError, UnicodeDecodeError):
                 pass
-            if _C1.search(text):  # translate() with a dict costs ~1 µs a character
+            if self.c1 and _C1.search(text):  # translate() costs ~1 µs a character
                 text = text.translate(_cp1252)
         return text
 
@@ -491,7 +496,7 @@ def parse(content: bytes, url: str, content_type: str | None) -> Feed:
     if b"<!DOCTYPE" in head.upper():
         raise Declined("a DOCTYPE (entities are feedparser's to handle)")
     data = content if _as_is(content, content_type) else _to_utf8(content, url, content_type)
-    reader = _Reader(url)
+    reader = _Reader(url, data)
     try:
         return _read(data, reader)
     except etree.XMLSyntaxError as err:
