@@ -354,6 +354,10 @@ def _entry(el: etree._Element, reader: _Reader) -> FeedEntry:
             _author(child, entry, reader)
         elif name in _CATEGORY:
             _category(child, entry, reader)
+        elif name == "source":
+            # Where an aggregated entry came from (Planet feeds): feedparser keeps its
+            # title, links and authors apart from the entry's, and so do we (not read).
+            continue
         elif name in _HARMLESS or not _known_to_feedparser(name):
             if name in _FIELDS:
                 raise Declined(f"<{name}> in an entry")
@@ -382,8 +386,8 @@ def _author(el: etree._Element, entry: FeedEntry, reader: _Reader) -> None:
                 raise Declined(f"<{part}> in an author")
         if name:
             entry.authors.append(name)
-        if name or email:
-            entry.author = f"{name} ({email})" if name and email else name or email
+        # feedparser's `author`: the last author element's, "" (so None) when it has neither
+        entry.author = (f"{name} ({email})" if name and email else name or email) or None
         return
     raw = reader.text(el)
     author = raw
@@ -398,7 +402,7 @@ def _author(el: etree._Element, entry: FeedEntry, reader: _Reader) -> None:
         author = author.strip()
     if author:
         entry.authors.append(author)
-    entry.author = raw or entry.author
+    entry.author = raw or None
 
 
 def _category(el: etree._Element, entry: FeedEntry, reader: _Reader) -> None:
