@@ -20,6 +20,7 @@ which keeps text only (scripts, styles and event handlers never reach a Document
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import time
@@ -81,6 +82,7 @@ _UPDATED = frozenset({"updated", "modified", "dc:date", "dcterms:modified"})
 _AUTHOR = frozenset({"author", "dc:creator", "dc:author"})
 _CATEGORY = frozenset({"category", "dc:subject"})
 _ONCE = {"title": _TITLE, "summary": _SUMMARY, "published": _PUBLISHED, "updated": _UPDATED}
+_ONCE_GROUP = {name: group for group, names in _ONCE.items() for name in names}
 _READ = (
     _TITLE
     | _SUMMARY
@@ -162,21 +164,37 @@ def is_plain_url(link: str) -> bool:
     return _PLAIN_URL.fullmatch(link) is not None
 
 
+# Names of tags seen, by tag (those whose name does not depend on the document's prefix).
+_NAMES: dict[str, str] = {}
+
+
 def _name(el: etree._Element) -> str:
     """feedparser's name for an element: known namespaces mapped to its prefixes, lowercased."""
     tag = el.tag
+    try:
+        return _NAMES[tag]
+    except (KeyError, TypeError):
+        pass
     if not isinstance(tag, str):
         return ""
     if tag[0] != "{":
-        return tag.lower()
-    uri, local = tag[1:].split("}", 1)
-    lowered = uri.lower()
-    if "backend.userland.com/rss" in lowered:
-        lowered = "http://backend.userland.com/rss"
-    prefix = _NAMESPACES.get(lowered, el.prefix)
-    return f"{prefix.lower()}:{local.lower()}" if prefix else local.lower()
+        name = tag.lower()
+    else:
+        uri, local = tag[1:].split("}", 1)
+        lowered = uri.lower()
+        if "backend.userland.com/rss" in lowered:
+            lowered = "http://backend.userland.com/rss"
+        prefix = _NAMESPACES.get(lowered)
+        if prefix is None:  # unknown namespace: the document's own prefix, as feedparser
+            given = el.prefix
+            return f"{given.lower()}:{local.lower()}" if given else local.lower()
+        name = f"{prefix.lower()}:{local.lower()}" if prefix else local.lower()
+    if len(_NAMES) < 4096:  # bounded: a hostile feed may invent any number of tags
+        _NAMES[tag] = name
+    return name
 
 
+@functools.lru_cache(maxsize=1024)
 def _known_to_feedparser(name: str) -> bool:
     key = name.replace(":", "_")
     return f"_start_{key}" in _HANDLERS or f"_end_{key}" in _HANDLERS
@@ -297,11 +315,11 @@ def _entry(el: etree._Element, reader: _Reader) -> FeedEntry:
         name = _name(child)
         if not name:
             continue
-        for group, names in _ONCE.items():
-            if name in names:
-                if group in seen:
-                    raise Declined(f"a second {group} in one entry")
-                seen.add(group)
+        group = _ONCE_GROUP.get(name)
+        if group is not None:
+            if group in seen:
+                raise Declined(f"a second {group} in one entry")
+            seen.add(group)
         if name in _TITLE:
             entry.title = reader.body(child, "text/plain")[0]
         elif name == "link":
