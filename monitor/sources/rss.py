@@ -156,6 +156,9 @@ class RssSource(Source):
         except feedxml.Declined as why:
             log.debug("feed %s: read by feedparser (%s)", url, why)
             feed = _parse_with_feedparser(content, url, content_type)
+        except Exception as err:  # noqa: BLE001 - a fast-path bug must not cost the poll
+            log.warning("feed %s: fast path failed (%s), read by feedparser", url, repr(err)[:200])
+            feed = _parse_with_feedparser(content, url, content_type)
         return _items(feed, url, options)
 
 

@@ -106,6 +106,19 @@ def test_what_the_fast_path_declines_feedparser_reads(
     assert reason in caplog.text and "read by feedparser" in caplog.text
 
 
+def test_a_fast_path_failure_costs_only_speed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object) -> feedxml.FeedEntry:
+        raise RuntimeError("a bug in the fast path")
+
+    monkeypatch.setattr(feedxml, "_entry", broken)
+    source = RssSource(RssOptions(id="t", type="rss", url=FEED_URL))
+    items = source.parse((FIXTURES / "state/press-releases.rss").read_bytes(), FEED_URL, None)
+    assert [i.title for i in items] == ["U.S.-ROK Working Group", "Remarks to the Press"]
+    assert "fast path failed (RuntimeError('a bug in the fast path'))" in caplog.text
+
+
 def test_entities_in_a_doctype_are_not_expanded_by_either_path() -> None:
     laughs = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 9))
     body = (
