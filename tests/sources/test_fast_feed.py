@@ -59,6 +59,22 @@ def test_corpus_feeds_read_the_same_by_both_paths() -> None:
     assert comparison.items >= 470
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/rss+xml", "text/xml", "application/atom+xml; charset=windows-1252"],
+)  # fmt: skip
+def test_served_with_a_content_type_both_paths_still_agree(content_type: str) -> None:
+    # RFC 3023: the header's charset, or text/* meaning US-ASCII, overrides the document's
+    # declaration for feedparser; the fast path decodes as it does, or leaves it the feed.
+    root = corpus_dir()
+    comparison = Comparison()
+    for path in corpus_feeds(root) + fixture_feeds():
+        if "feedparser-tests" not in path.parts:  # real feeds (and ours), not parser tests
+            comparison.add(path.name, path.read_bytes(), content_type)
+    _check(comparison)
+    assert comparison.fast_feeds >= 40
+
+
 def test_every_state_gov_snapshot_takes_the_fast_path() -> None:
     root = corpus_dir()
     files = [p for p in corpus_feeds(root) if "statedept-press-rss" in p.parts]
