@@ -128,7 +128,7 @@ def test_a_fast_path_failure_costs_only_speed(
     def broken(*_args: object) -> feedxml.FeedEntry:
         raise RuntimeError("a bug in the fast path")
 
-    monkeypatch.setattr(feedxml, "_entry", broken)
+    monkeypatch.setattr(feedxml.entries, "read_entry", broken)
     source = RssSource(RssOptions(id="t", type="rss", url=FEED_URL))
     items = source.parse((FIXTURES / "state/press-releases.rss").read_bytes(), FEED_URL, None)
     assert [i.title for i in items] == ["U.S.-ROK Working Group", "Remarks to the Press"]
