@@ -17,6 +17,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from monitor.alerts.feedback import links_off_reason
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
@@ -29,6 +30,7 @@ from monitor.report import (
     matches_report,
     summary_table,
 )
+from monitor.rules.learn import learned
 from monitor.rules.matcher import word_frequencies
 from monitor.settings import Settings, config_problems, env_file_problems
 from monitor.store import Store
@@ -83,18 +85,25 @@ class State:
             return url.database
         return url.render_as_string(hide_password=True)
 
-    def stored_kinds(self) -> list[str]:
-        """Kinds of the stored documents, if a database exists (none is created for this)."""
+    def existing_store(self) -> Store | None:
+        """The database if it exists, unmigrated (none is created for this), else None."""
         try:
             url = make_url(self.settings.database_url)
             if url.get_backend_name() == "sqlite" and not (
                 url.database and url.database != ":memory:" and Path(url.database).exists()
             ):
-                return []
+                return None
             store = Store.open(self.settings.database_url, migrate=False)
-        except Exception:  # noqa: BLE001 - the kinds only sharpen warnings; check goes on
-            return []
+        except Exception:  # noqa: BLE001 - what it gives only sharpens messages
+            return None
         self._stores.append(store)
+        return store
+
+    def stored_kinds(self) -> list[str]:
+        """Kinds of the stored documents, if a database exists (none is created for this)."""
+        store = self.existing_store()
+        if store is None:
+            return []
         try:
             return store.document_kinds()
         except MonitorError:  # an empty or older database: compare with the sources only
@@ -193,6 +202,25 @@ def check(state: State) -> None:
         f"{count(len(config.rules), 'rule')}, {count(len(config.channels), 'channel')}{off} "
         f"in {config.directory}{note}"
     )
+    for line in _info_lines(state, config):
+        click.echo(f"info: {line}")
+
+
+def _info_lines(state: State, config: Config) -> list[str]:
+    """What works differently than it could, without being wrong: feedback links that are
+    off, and what `learn: true` rules learned (or why they cannot yet)."""
+    lines = []
+    off = links_off_reason(state.settings)
+    if off:
+        lines.append(off)
+    if any(rule.learn for rule in config.rules.rules):
+        store = state.existing_store()
+        try:
+            _, statuses = learned(config.rules, store)
+        except MonitorError:  # an older database without votes: the labelled sets alone
+            _, statuses = learned(config.rules, None)
+        lines += [status.describe() for status in statuses]
+    return lines
 
 
 @main.command()
@@ -207,6 +235,9 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
         click.echo(f"warning: {config.off_warning()}", err=True)
     sources = [config.sources.get(i) for i in source_ids] if source_ids else config.sources.sources
     store = state.store()
+    rules, _ = learned(
+        config.rules.with_frequencies(word_frequencies(store.sample_documents())), store
+    )
 
     async def poll() -> list[Any]:
         async with Fetcher(state.settings) as fetcher:
@@ -215,7 +246,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
                 store=store,
                 dry_run=dry_run,
                 executor=executor,
-                rules=config.rules.with_frequencies(word_frequencies(store.sample_documents())),
+                rules=rules,
             )
             return await run_sources(sources, ctx)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from monitor.errors import ConfigError
 from monitor.models import Document
 from monitor.rules.matcher import RuleSet
 
@@ -48,8 +50,23 @@ class Score:
 
 
 def load_labelled(path: Path) -> list[Labelled]:
-    """The documents of a labelled set, with the rules each should match."""
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    """The documents of a labelled set, with the rules each should match.
+
+    A file that cannot be read as one raises ConfigError naming it.
+    """
+    try:
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        return _items(items)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read this labelled set: {err}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ConfigError(
+            f"{path}: not a labelled set (a list of items with id, title, body and expect): "
+            f"{err}"
+        ) from None
+
+
+def _items(items: list[dict[str, Any]]) -> list[Labelled]:
     return [
         Labelled(
             Document(

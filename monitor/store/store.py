@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
 from monitor.store.tables import (
@@ -57,7 +58,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -124,6 +125,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
+        self.feedback = FeedbackStore(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
         self._touched: dict[str, datetime] = {}
