@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from monitor.alerts.feedback import links_off_reason
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure as configure_logging
 from monitor.pipeline import PollContext, run_sources
@@ -30,8 +30,8 @@ from monitor.report import (
     matches_report,
     summary_table,
 )
-from monitor.rules.learn import learned
-from monitor.rules.matcher import word_frequencies
+from monitor.rules.learn import LearnStatus, learned
+from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings, config_problems, env_file_problems
 from monitor.store import Store
 
@@ -74,6 +74,8 @@ class State:
         overrides: dict[str, Any] = {"config_dir": config_dir} if config_dir else {}
         self.settings = Settings(**overrides)
         self._stores: list[Store] = []
+        self.learn_statuses: list[LearnStatus] = []  # set where `learn: true` rules train
+        self._existing: Store | None = None
 
     def config(self) -> Config:
         return load_config(self.settings.config_dir)
@@ -87,6 +89,8 @@ class State:
 
     def existing_store(self) -> Store | None:
         """The database if it exists, unmigrated (none is created for this), else None."""
+        if self._existing is not None:
+            return self._existing
         try:
             url = make_url(self.settings.database_url)
             if url.get_backend_name() == "sqlite" and not (
@@ -97,7 +101,19 @@ class State:
         except Exception:  # noqa: BLE001 - what it gives only sharpens messages
             return None
         self._stores.append(store)
+        self._existing = store
         return store
+
+    def learned(self, rules: RuleSet) -> RuleSet:
+        """The rules with classifiers for `learn: true` (statuses in `learn_statuses`),
+        trained on the labelled sets and the votes in the database, if it has any."""
+        if not any(rule.learn for rule in rules.rules):
+            return rules
+        try:
+            rules, self.learn_statuses = learned(rules, self.existing_store())
+        except StoreError:  # a database from before feedback existed: the sets alone
+            rules, self.learn_statuses = learned(rules, None)
+        return rules
 
     def stored_kinds(self) -> list[str]:
         """Kinds of the stored documents, if a database exists (none is created for this)."""
@@ -213,13 +229,8 @@ def _info_lines(state: State, config: Config) -> list[str]:
     off = links_off_reason(state.settings)
     if off:
         lines.append(off)
-    if any(rule.learn for rule in config.rules.rules):
-        store = state.existing_store()
-        try:
-            _, statuses = learned(config.rules, store)
-        except MonitorError:  # an older database without votes: the labelled sets alone
-            _, statuses = learned(config.rules, None)
-        lines += [status.describe() for status in statuses]
+    state.learned(config.rules)
+    lines += [status.describe() for status in state.learn_statuses]
     return lines
 
 

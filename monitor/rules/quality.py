@@ -105,3 +105,34 @@ def errors(ruleset: RuleSet, items: list[Labelled], rule_id: str) -> list[tuple[
         if got != (rule_id in item.expect):
             out.append(("false positive" if got else "false negative", item.document.id))
     return out
+
+
+@dataclass
+class RuleScore(Score):
+    """A Score with the documents rightly left alone, and the mistakes' documents."""
+
+    tn: int = 0
+    mistakes: list[tuple[str, Document]] | None = None
+
+    def add(self, matched: bool, expected: bool, document: Document) -> None:
+        self.tp += matched and expected
+        self.fp += matched and not expected
+        self.fn += expected and not matched
+        self.tn += not matched and not expected
+        if matched != expected:
+            if self.mistakes is None:
+                self.mistakes = []
+            self.mistakes.append(("false positive" if matched else "false negative", document))
+
+    @property
+    def documents(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+
+def score_rule(ruleset: RuleSet, rule_id: str, items: list[tuple[Document, bool]]) -> RuleScore:
+    """One rule's counts on (document, should it match?) pairs."""
+    result = RuleScore()
+    for document, expected in items:
+        matched = any(r.id == rule_id for r in ruleset.matching_rules(document))
+        result.add(matched, expected, document)
+    return result
