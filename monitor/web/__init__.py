@@ -1,0 +1,1 @@
+"""The web pages (Starlette + Jinja2)."""

@@ -1,0 +1,143 @@
+"""`/feedback/{token}`: the page behind an alert's "useful / not useful" links.
+
+GET only shows what the link would record and a button: mail security scanners fetch
+every link of a message, so a GET must change nothing. POST records the vote. The token
+is the capability (signed, single-use; see monitor.alerts.feedback), so the form needs no
+CSRF token of its own: a page elsewhere that could forge the POST would need the token,
+and with it could vote anyway.
+
+Mount with `Mount("", routes=feedback_routes(store, settings))` or add the routes to the
+app's list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from monitor.alerts.feedback import Vote, link_id, read_token, signing_key
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.store.feedback import AlertRef, LinkUsed
+
+LABELS = {"useful": "useful", "not_useful": "not useful"}
+# A capability in the URL: no caching, no referrer, no indexing, no framing, no scripts.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+}
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("monitor.web", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=True),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def _refused(status: int, heading: str, message: str) -> HTMLResponse:
+    return _page("feedback_refused.html", status, heading=heading, message=message)
+
+
+def feedback_routes(
+    store: Store | Callable[[], Store],
+    settings: Settings,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[Route]:
+    """GET and POST `/feedback/{token}`; `store` is a Store or a function that gives one."""
+    key = signing_key(settings)
+
+    def the_store() -> Store:
+        return store if isinstance(store, Store) else store()
+
+    def check(token: str) -> tuple[Vote | None, Response | None]:
+        """The vote a valid, unused link casts, or the page that refuses it."""
+        if key is None:
+            return None, _refused(
+                404,
+                "Feedback links are off",
+                "This monitor has no secret to check feedback links with "
+                "(MONITOR_FEEDBACK_SECRET).",
+            )
+        vote = read_token(key, token)
+        if vote is None:
+            return None, _refused(
+                400,
+                "This link is not valid",
+                "It may have been cut short or changed when it was copied. Open it from the "
+                "alert itself; nothing was recorded.",
+            )
+        return vote, None
+
+    def used_page(when: datetime, verdict: str) -> Response:
+        return _refused(
+            410,
+            "This link has been used already",
+            f"It recorded “{LABELS.get(verdict, verdict)}” on {when:%d %B %Y at %H:%M} UTC, "
+            "and each link works once. The other link in the alert can still change the "
+            "answer.",
+        )
+
+    def lookup(vote: Vote, token: str) -> tuple[Any, AlertRef | None, Any]:
+        s = the_store()
+        return s.feedback.used(link_id(token)), s.feedback.alert(vote.alert_key), (
+            s.feedback.verdict(vote.alert_key)
+        )
+
+    async def show(request: Request) -> Response:
+        token = str(request.path_params["token"])
+        vote, refused = check(token)
+        if refused is not None or vote is None:
+            return refused or Response(status_code=500)
+        used, alert, current = await run_in_threadpool(lookup, vote, token)
+        if used is not None:
+            return used_page(used.at, used.verdict)
+        now = LABELS[current.verdict] if current and current.verdict != vote.verdict else None
+        return _page(
+            "feedback.html", vote=vote, alert=alert, label=LABELS[vote.verdict], current=now
+        )
+
+    async def record(request: Request) -> Response:
+        token = str(request.path_params["token"])
+        vote, refused = check(token)
+        if refused is not None or vote is None:
+            return refused or Response(status_code=500)
+
+        def write() -> tuple[Any, AlertRef | None, Any]:
+            s = the_store()
+            before = s.feedback.verdict(vote.alert_key)
+            s.feedback.record(vote, clock(), link=link_id(token))
+            return None, s.feedback.alert(vote.alert_key), before
+
+        try:
+            _, alert, before = await run_in_threadpool(write)
+        except LinkUsed:
+            used = await run_in_threadpool(the_store().feedback.used, link_id(token))
+            return used_page(used.at if used else clock(), used.verdict if used else "")
+        replaced = LABELS[before.verdict] if before and before.verdict != vote.verdict else None
+        return _page(
+            "feedback_done.html", alert=alert, label=LABELS[vote.verdict], replaced=replaced
+        )
+
+    return [
+        Route("/feedback/{token}", show, methods=["GET"]),
+        Route("/feedback/{token}", record, methods=["POST"]),
+    ]
