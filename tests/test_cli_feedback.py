@@ -155,7 +155,8 @@ def test_check_and_rules_test_say_when_a_learning_rule_lacks_labels(folder: Path
     checked = run(folder, "check")
     assert checked.exit_code == 0, checked.output
     expected = (
-        "rule 'change': learn: not enough labels yet, 4 labels (2 useful, 2 not useful); "
+        "rule 'change': learn: not enough labels yet, 2 labelled documents its query matches "
+        "(1 useful, 1 not useful); "
         "it needs 20 with at least 5 of each, so the query alone decides"
     )
     assert f"info: {expected}" in checked.stdout.splitlines()
@@ -192,4 +193,7 @@ def test_rules_test_why_shows_the_classifier_score(folder: Path, tmp_path: Path)
     assert re.search(r"classifier: score 0\.[5-9]\d \(kept;", kept.output)
     labels = run(folder, "rules", "test", "change", "--labels")
     assert "query + classifier" in labels.output
-    assert "learn: a classifier trained on 30 labels (15 useful, 15 not useful)" in labels.output
+    assert (
+        "learn: a classifier trained on 30 labelled documents its query matches "
+        "(15 useful, 15 not useful)" in labels.output
+    )

@@ -73,7 +73,8 @@ def test_with_too_few_labels_the_query_alone_decides() -> None:
     ruleset, [status] = learn.with_classifiers(learning_rules(), labelled(4), {}, no_votes)
     assert ruleset.rules[0].classifier is None and not status.trained
     assert status.describe() == (
-        "rule 'change': learn: not enough labels yet, 8 labels (4 useful, 4 not useful); it "
+        "rule 'change': learn: not enough labels yet, 8 labelled documents its query matches "
+        "(4 useful, 4 not useful); it "
         "needs 20 with at least 5 of each, so the query alone decides"
     )
     talk = document("q", "QUESTION: Will there be any sanctions relief?")
@@ -83,7 +84,10 @@ def test_with_too_few_labels_the_query_alone_decides() -> None:
 def test_one_class_only_is_not_enough() -> None:
     changes = [item for item in labelled(30) if item[1]]
     _, [status] = learn.with_classifiers(learning_rules(), changes, {}, no_votes)
-    assert not status.trained and "30 labels (30 useful, 0 not useful)" in status.describe()
+    assert (
+        not status.trained
+        and "30 labelled documents its query matches (30 useful, 0 not useful)" in status.describe()
+    )
 
 
 @needs_sklearn
@@ -177,3 +181,11 @@ def test_a_missing_labelled_file_is_a_config_error(tmp_path: Path) -> None:
     assert caught.value.messages == [
         f"{tmp_path}/rules.yaml:1: labelled set 'nowhere.yaml' not found ({tmp_path}/nowhere.yaml)"
     ]
+
+
+def test_documents_the_query_does_not_match_are_not_examples() -> None:
+    elsewhere = [
+        (document(f"other-{n}", f"The talks resumed in round {n}."), frozenset()) for n in range(30)
+    ]
+    _, [status] = learn.with_classifiers(learning_rules(), labelled(4) + elsewhere, {}, no_votes)
+    assert (status.labels, status.positives, status.trained) == (8, 4, False)
