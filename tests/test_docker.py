@@ -373,7 +373,8 @@ def test_env_example_values_are_the_defaults_and_secrets_are_empty(
     example = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     for field in Settings.model_fields:  # an empty value means the default too
         assert getattr(example, field) == getattr(defaults, field), field
-    secrets = {"MONITOR_SMTP_PASSWORD", "MONITOR_WEBHOOK_SECRET", "POSTGRES_PASSWORD"}
+    secrets = {"MONITOR_SMTP_PASSWORD", "MONITOR_WEBHOOK_SECRET", "MONITOR_FEEDBACK_SECRET"}
+    secrets |= {"POSTGRES_PASSWORD"}
     assert secrets <= empty
     # The channels of the shipped config stay off until their addresses are set.
     assert {"POLICY_EMAIL_TO", "OPS_WEBHOOK_URL"} <= empty
