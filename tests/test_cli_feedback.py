@@ -197,3 +197,14 @@ def test_rules_test_why_shows_the_classifier_score(folder: Path, tmp_path: Path)
         "learn: a classifier trained on 30 labelled documents its query matches "
         "(15 useful, 15 not useful)" in labels.output
     )
+
+
+@pytest.mark.skipif(sklearn_missing(), reason="scikit-learn is not installed (the learn extra)")
+def test_check_refuses_an_unreadable_labelled_set_a_learning_rule_needs(folder: Path) -> None:
+    rules = folder / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "    learn: true\n", encoding="utf-8")
+    (folder / "sets/labelled.yaml").write_text("- id: x\n  title: [unclosed\n", encoding="utf-8")
+    result = run(folder, "check")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"{folder}/sets/labelled.yaml: cannot read this labelled set")
+    assert "OK:" not in result.stdout

@@ -199,6 +199,11 @@ def check(state: State) -> None:
             click.echo(message, err=True)
         sys.exit(1)
     problems = config_problems(state.settings, config)  # what `monitor run` would refuse
+    info: list[str] = []
+    try:
+        info = _info_lines(state, config)
+    except ConfigError as err:  # a labelled set a `learn: true` rule trains on is unreadable
+        problems += err.messages
     for message in problems:
         click.echo(message, err=True)
     if problems:
@@ -218,7 +223,7 @@ def check(state: State) -> None:
         f"{count(len(config.rules), 'rule')}, {count(len(config.channels), 'channel')}{off} "
         f"in {config.directory}{note}"
     )
-    for line in _info_lines(state, config):
+    for line in info:
         click.echo(f"info: {line}")
 
 

@@ -119,7 +119,7 @@ class FeedbackStore:
     def alert(self, ref: str) -> AlertRef | None:
         """An outbox alert by its id (as `monitor alerts` lists it), its key, or a key prefix
         of 8+ characters (an email's Message-ID, a webhook's Idempotency-Key)."""
-        if ref.isdigit():
+        if ref.isdigit() and len(ref) < 19:  # an id; 19+ digits can only be a key
             where = outbox.c.id == int(ref)
         elif len(ref) >= 8:
             where = outbox.c.idempotency_key.startswith(ref.lower(), autoescape=True)
