@@ -13,6 +13,7 @@ app's list.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from monitor.alerts.feedback import Vote, link_id, read_token, signing_key
+from monitor.alerts.feedback import Verdict, Vote, link_id, make_token, read_token, signing_key
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.feedback import AlertRef, LinkUsed
@@ -87,19 +88,33 @@ def feedback_routes(
             )
         return vote, None
 
-    def used_page(when: datetime, verdict: str) -> Response:
+    def used_page(when: datetime, verdict: str, other_open: bool) -> Response:
+        then = (
+            "The other link in the alert can still change the answer."
+            if other_open
+            else "To change it again: monitor alerts feedback (see the README)."
+        )
         return _refused(
             410,
             "This link has been used already",
             f"It recorded “{LABELS.get(verdict, verdict)}” on {when:%d %B %Y at %H:%M} UTC, "
-            "and each link works once. The other link in the alert can still change the "
-            "answer.",
+            f"and each link works once. {then}",
         )
 
-    def lookup(vote: Vote, token: str) -> tuple[Any, AlertRef | None, Any]:
+    def other_link_open(vote: Vote) -> bool:
+        """Whether the alert's other link (the opposite answer) can still vote."""
+        assert key is not None
+        other: Verdict = "not_useful" if vote.verdict == "useful" else "useful"
+        token = make_token(key, replace(vote, verdict=other))
+        return the_store().feedback.used(link_id(token)) is None
+
+    def lookup(vote: Vote, token: str) -> tuple[Any, AlertRef | None, Any, bool]:
         s = the_store()
-        return s.feedback.used(link_id(token)), s.feedback.alert(vote.alert_key), (
-            s.feedback.verdict(vote.alert_key)
+        return (
+            s.feedback.used(link_id(token)),
+            s.feedback.alert(vote.alert_key),
+            s.feedback.verdict(vote.alert_key),
+            other_link_open(vote),
         )
 
     async def show(request: Request) -> Response:
@@ -107,9 +122,9 @@ def feedback_routes(
         vote, refused = check(token)
         if refused is not None or vote is None:
             return refused or Response(status_code=500)
-        used, alert, current = await run_in_threadpool(lookup, vote, token)
+        used, alert, current, other_open = await run_in_threadpool(lookup, vote, token)
         if used is not None:
-            return used_page(used.at, used.verdict)
+            return used_page(used.at, used.verdict, other_open)
         now = LABELS[current.verdict] if current and current.verdict != vote.verdict else None
         return _page(
             "feedback.html", vote=vote, alert=alert, label=LABELS[vote.verdict], current=now
@@ -121,20 +136,25 @@ def feedback_routes(
         if refused is not None or vote is None:
             return refused or Response(status_code=500)
 
-        def write() -> tuple[Any, AlertRef | None, Any]:
+        def write() -> tuple[AlertRef | None, Any, bool]:
             s = the_store()
             before = s.feedback.verdict(vote.alert_key)
             s.feedback.record(vote, clock(), link=link_id(token))
-            return None, s.feedback.alert(vote.alert_key), before
+            return s.feedback.alert(vote.alert_key), before, other_link_open(vote)
 
         try:
-            _, alert, before = await run_in_threadpool(write)
+            alert, before, other_open = await run_in_threadpool(write)
         except LinkUsed:
-            used = await run_in_threadpool(the_store().feedback.used, link_id(token))
-            return used_page(used.at if used else clock(), used.verdict if used else "")
+            used, _, _, other_open = await run_in_threadpool(lookup, vote, token)
+            when, verdict = (used.at, used.verdict) if used else (clock(), vote.verdict)
+            return used_page(when, verdict, other_open)
         replaced = LABELS[before.verdict] if before and before.verdict != vote.verdict else None
         return _page(
-            "feedback_done.html", alert=alert, label=LABELS[vote.verdict], replaced=replaced
+            "feedback_done.html",
+            alert=alert,
+            label=LABELS[vote.verdict],
+            replaced=replaced,
+            other_open=other_open,
         )
 
     return [

@@ -112,6 +112,7 @@ def test_post_records_the_vote_once(client: TestClient, store: Store, settings: 
     assert again.status_code == 410 and "has been used already" in again.text
     assert client.get(link).status_code == 410  # the page says so before the button, too
     assert "recorded “useful”" in client.get(link).text
+    assert "The other link in the alert can still change the answer." in again.text
 
 
 def test_the_other_link_replaces_the_vote_once(
@@ -125,7 +126,9 @@ def test_the_other_link_replaces_the_vote_once(
     changed = client.post(links["not_useful"])
     assert changed.status_code == 200 and "replaces the earlier answer" in changed.text
     assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
-    assert client.post(links["useful"]).status_code == 410  # no flip-flopping by link
+    assert "can still change it" not in changed.text  # both links are spent now
+    spent = client.post(links["useful"])  # no flip-flopping by link
+    assert spent.status_code == 410 and "monitor alerts feedback" in spent.text
     assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
 
 
