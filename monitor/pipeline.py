@@ -337,10 +337,18 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         configured=True,
         max_bytes=options.max_bytes,
     )
+    result.http_status = fetched.status
     if fetched.not_modified:
         result.status = "not_modified"
         if not ctx.dry_run:
-            store.record_poll(options.id, [], now=now, status="not_modified")
+            store.record_poll(
+                options.id,
+                [],
+                now=now,
+                status="not_modified",
+                duration=result.elapsed(),
+                http_status=fetched.status,
+            )
         return
     source = build(options)
     if isinstance(source, SnapshotSource):
@@ -394,6 +402,8 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         validators=validators,
         partial=partial,
         item_count=len(items),
+        duration=result.elapsed(),
+        http_status=result.http_status,
         dry_run=ctx.dry_run,
         match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
         alerts=alerts,
@@ -433,6 +443,7 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         await _poll(options, ctx, result)
     except (MonitorError, FetchError) as err:
         result.status, result.error = "error", str(err) or type(err).__name__
+        result.http_status = getattr(err, "http_status", None) or result.http_status
     except Exception as err:  # noqa: BLE001 - a bug in one source must not stop the others
         log.exception(
             "unexpected error polling source %s", options.id, extra={"source": options.id}
@@ -440,7 +451,13 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         result.status, result.error = "error", f"internal error: {type(err).__name__}: {err}"
     if result.status == "error" and not ctx.dry_run:
         try:
-            ctx.store.record_failure(options.id, result.error or "", now=ctx.clock())
+            ctx.store.record_failure(
+                options.id,
+                result.error or "",
+                now=ctx.clock(),
+                duration=result.elapsed(),
+                http_status=result.http_status,
+            )
         except MonitorError as err:
             log.error(
                 "could not record failure of source %s: %s",

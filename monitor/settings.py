@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"  # the image sets 0.0.0.0: inside a container, all is local
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # The web pages' login: when set, pages and /api need it (never logged or shown).
+    # Required to listen on anything but loopback.
+    web_token: SecretStr | None = None
 
     user_agent: str = "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
     fetch_connect_timeout: float = Field(default=10.0, gt=0)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.browse import Browse
 from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
+from monitor.store.polls import PollRecord, Polls, write_poll
 from monitor.store.tables import (
+    alert_attempts,
     document_versions,
     documents,
     http_cache,
@@ -58,7 +62,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0011"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -125,10 +129,12 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
+        self.polls = Polls(engine)
+        self.browse = Browse(engine)  # what the web pages read
         self.feedback = FeedbackStore(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
-        self._touched: dict[str, datetime] = {}
+        self._touched: dict[str, PollRecord] = {}
         self._touched_since = 0.0
 
     @classmethod
@@ -324,6 +330,8 @@ class Store:
         partial: Collection[str] = (),
         item_count: int | None = None,
         status: str = "ok",
+        duration: float | None = None,
+        http_status: int | None = None,
         dry_run: bool = False,
         match: Matcher | None = None,
         alerts: AlertMaker | None = None,
@@ -338,11 +346,13 @@ class Store:
         URLs to their validators, None forgetting them (the next fetch is in full).
         `partial` holds the ids of documents whose text is the feed's fallback: such a text
         never replaces a full text stored before.
+        `duration` (seconds) and `http_status` go to the poll history with the counts.
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
+        record = PollRecord(source_id, now, status, duration, http_status, item_count=item_count)
         if status == "not_modified" and not docs and not seen and not validators:
             if not dry_run:
-                self._touch(source_id, now)
+                self._touch(record)
             return []
         if not dry_run:
             self._touched.pop(source_id, None)
@@ -385,16 +395,26 @@ class Store:
             self._write_state(
                 conn, source_id, now, status=status, error=None, item_count=item_count
             )
+            counts = Counter(c.change for c in changes)
+            write_poll(
+                conn,
+                replace(
+                    record,
+                    new=counts["new"],
+                    updated=counts["updated"],
+                    unchanged=counts["unchanged"],
+                ),
+            )
         # Only now that the poll is committed: a cached ETag whose poll was rolled back
         # would make the next poll a 304 and lose that poll's documents.
         if validators:
             self._remember_validators(dict(validators))
         return changes
 
-    def _touch(self, source_id: str, now: datetime) -> None:
+    def _touch(self, record: PollRecord) -> None:
         if not self._touched:
             self._touched_since = time.monotonic()
-        self._touched[source_id] = now
+        self._touched[record.source_id] = record
         if (
             len(self._touched) >= _TOUCH_BATCH
             or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
@@ -407,10 +427,16 @@ class Store:
         if not touched:
             return
         with self._transaction() as conn:
-            for source_id, when in touched.items():
+            for source_id, record in touched.items():
                 self._write_state(
-                    conn, source_id, when, status="not_modified", error=None, item_count=None
+                    conn,
+                    source_id,
+                    record.started_at,
+                    status="not_modified",
+                    error=None,
+                    item_count=None,
                 )
+                write_poll(conn, record)
 
     def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
         """Take this period's poll of a source; False if a replica started one < min_gap ago.
@@ -466,18 +492,30 @@ class Store:
                     document_versions.c.version < latest,
                 )
             ).rowcount
-            alerts = conn.execute(
-                outbox.delete().where(
-                    outbox.c.status.in_(["delivered", "dead"]), outbox.c.created_at < before
+            old_alerts = outbox.c.status.in_(["delivered", "dead"]) & (outbox.c.created_at < before)
+            conn.execute(
+                alert_attempts.delete().where(
+                    alert_attempts.c.alert_id.in_(select(outbox.c.id).where(old_alerts))
                 )
-            ).rowcount
+            )
+            alerts = conn.execute(outbox.delete().where(old_alerts)).rowcount
         return int(versions), int(alerts)
 
-    def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
-        """Count a failed poll against the source."""
+    def record_failure(
+        self,
+        source_id: str,
+        error: str,
+        *,
+        now: datetime,
+        duration: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """Count a failed poll against the source (and add it to the poll history)."""
         self._touched.pop(source_id, None)
+        record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
+            write_poll(conn, record)
 
     def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -772,10 +810,19 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
 
-    def source_states(self) -> dict[str, SourceState]:
-        self.flush()
+    def source_states(
+        self, *, flush: bool = True, source_id: str | None = None
+    ) -> dict[str, SourceState]:
+        """Every source's state (or one's); `flush=False` for readers in other threads (the
+        web pages), which leave batched 304 polls to the poller (their state is then up to
+        5 s old)."""
+        if flush:
+            self.flush()
+        query = select(source_state)
+        if source_id is not None:
+            query = query.where(source_state.c.source_id == source_id)
         with self._transaction() as conn:
-            rows = conn.execute(select(source_state)).all()
+            rows = conn.execute(query).all()
         return {row.source_id: SourceState(**row._mapping) for row in rows}
 
     def document(self, doc_id: str, version: int | None = None) -> Document | None:

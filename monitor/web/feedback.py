@@ -2,12 +2,14 @@
 
 GET only shows what the link would record and a button: mail security scanners fetch
 every link of a message, so a GET must change nothing. POST records the vote. The token
-is the capability (signed, single-use; see monitor.alerts.feedback), so the form needs no
-CSRF token of its own: a page elsewhere that could forge the POST would need the token,
-and with it could vote anyway.
+is the capability (signed, single-use; see monitor.alerts.feedback), so the pages need no
+login (auth.py leaves /feedback/ open). Behind the app's session middleware the form also
+carries the session's CSRF token (csrf.py checks every POST); a tiny app without sessions
+(the tests) needs none, since a page elsewhere that could forge the POST would need the
+link's token, and with it could vote anyway.
 
-Mount with `Mount("", routes=feedback_routes(store, settings))` or add the routes to the
-app's list.
+`create_app` adds these routes; elsewhere, add `feedback_routes(store, settings)` to an
+app's route list.
 """
 
 from __future__ import annotations
@@ -27,18 +29,18 @@ from monitor.alerts.feedback import Verdict, Vote, link_id, make_token, read_tok
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.feedback import AlertRef, LinkUsed
+from monitor.web.csrf import csrf_token
 
 LABELS = {"useful": "useful", "not_useful": "not useful"}
 # A capability in the URL: no caching, no referrer, no indexing, no framing, no scripts.
+# (Inside create_app its own security headers are added too; browsers enforce both.)
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
 
@@ -126,8 +128,15 @@ def feedback_routes(
         if used is not None:
             return used_page(used.at, used.verdict, other_open)
         now = LABELS[current.verdict] if current and current.verdict != vote.verdict else None
+        # Behind the app's sessions, the form carries the CSRF token its middleware checks.
+        csrf = csrf_token(request) if "session" in request.scope else None
         return _page(
-            "feedback.html", vote=vote, alert=alert, label=LABELS[vote.verdict], current=now
+            "feedback.html",
+            vote=vote,
+            alert=alert,
+            label=LABELS[vote.verdict],
+            current=now,
+            csrf_token=csrf,
         )
 
     async def record(request: Request) -> Response:

@@ -188,3 +188,23 @@ def test_without_a_secret_the_page_says_links_are_off(store: Store, tmp_path: Pa
         response = client.post("/feedback/abc.def")
     assert response.status_code == 404 and "Feedback links are off" in response.text
     assert store.feedback.labels() == {}
+
+
+# -- inside the real app: open without login, the form carries the session's CSRF token --
+
+
+def test_in_the_app_a_link_works_without_logging_in(tmp_path: Path, store: Store) -> None:
+    from monitor.web import create_app
+    from tests.web.conftest import TOKEN, csrf_of
+
+    settings = fast_settings(tmp_path, public_url=PUBLIC, feedback_secret=SECRET, web_token=TOKEN)
+    link = paths(settings, queue_alert(store))["not_useful"]
+    with TestClient(create_app(settings, store), base_url="http://127.0.0.1") as app:
+        assert app.get("/alerts", follow_redirects=False).status_code == 303  # login first
+        page = app.get(link)
+        assert page.status_code == 200 and "Yes, it was not useful" in page.text
+        assert app.post(link).status_code == 403  # no CSRF token: csrf.py refuses it
+        assert store.feedback.labels() == {}
+        done = app.post(link, data={"csrf_token": csrf_of(page.text)})
+        assert done.status_code == 200 and "Thank you" in done.text
+    assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
