@@ -119,19 +119,27 @@ def link_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
+def feedback_paths(settings: Settings, payload: dict[str, Any], via: Via) -> dict[str, str] | None:
+    """{"useful": "/feedback/…", "not_useful": "/feedback/…"} for an alert payload (the web
+    pages link these), or None without a secret or for an alert that is not a rule's match."""
+    key = signing_key(settings)
+    rule = payload.get("rule")
+    document = payload.get("document")
+    rule_id = str(rule.get("id", "")) if isinstance(rule, dict) else ""
+    document_id = str(document.get("id", "")) if isinstance(document, dict) else ""
+    alert_key = str(payload.get("id", ""))
+    if key is None or rule_id in NO_FEEDBACK_RULES or not (rule_id and document_id and alert_key):
+        return None
+    return {
+        verdict: "/feedback/" + make_token(key, Vote(alert_key, rule_id, document_id, verdict, via))
+        for verdict in VERDICTS
+    }
+
+
 def feedback_links(settings: Settings, payload: dict[str, Any], via: Via) -> dict[str, str] | None:
     """{"useful": url, "not_useful": url} for an alert payload, or None when links are off
     (no MONITOR_PUBLIC_URL or no secret) or the alert is not a rule's match."""
-    key = signing_key(settings)
-    rule_id = str(payload.get("rule", {}).get("id", ""))
-    document_id = str(payload.get("document", {}).get("id", ""))
-    alert_key = str(payload.get("id", ""))
-    if not settings.public_url or key is None or rule_id in NO_FEEDBACK_RULES:
+    paths = feedback_paths(settings, payload, via) if settings.public_url else None
+    if paths is None:
         return None
-    if not (rule_id and document_id and alert_key):
-        return None
-    return {
-        verdict: f"{settings.public_url}/feedback/"
-        + make_token(key, Vote(alert_key, rule_id, document_id, verdict, via))
-        for verdict in VERDICTS
-    }
+    return {verdict: f"{settings.public_url}{path}" for verdict, path in paths.items()}

@@ -107,6 +107,19 @@ class FeedbackStore:
             found = conn.execute(query).first()
         return _row(found) if found else None
 
+    def verdicts(self, alert_keys: list[str]) -> dict[str, Verdict]:
+        """The current verdict of each of these alerts that has one."""
+        if not alert_keys:
+            return {}
+        query = (
+            select(feedback.c.alert_key, feedback.c.verdict)
+            .where(feedback.c.alert_key.in_(alert_keys))
+            .order_by(feedback.c.at, feedback.c.id)
+        )
+        with self._begin() as conn:
+            rows = conn.execute(query).all()
+        return {r.alert_key: r.verdict for r in rows}  # the latest vote wins
+
     def labels(self, rule_id: str | None = None) -> dict[tuple[str, str], bool]:
         """(rule id, document id) → useful?, from the latest vote on each pair."""
         query = select(feedback).order_by(feedback.c.at, feedback.c.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from monitor.alerts.base import idempotency_key
-from monitor.alerts.feedback import Vote, feedback_links, make_token, signing_key
+from monitor.alerts.feedback import Vote, feedback_links, make_token, read_token, signing_key
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
@@ -208,3 +209,35 @@ def test_in_the_app_a_link_works_without_logging_in(tmp_path: Path, store: Store
         done = app.post(link, data={"csrf_token": csrf_of(page.text)})
         assert done.status_code == 200 and "Thank you" in done.text
     assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
+
+
+@pytest.mark.skipif(
+    not (Path(feedback_routes.__code__.co_filename).parent / "templates/macros.html").exists(),
+    reason="the alerts page needs templates/macros.html, which main lacks until the web-core "
+    "fix (de42945) is merged",
+)
+def test_the_alerts_page_links_both_answers_and_shows_the_vote(
+    tmp_path: Path, store: Store
+) -> None:
+    from monitor.web import create_app
+    from tests.web.conftest import csrf_of
+
+    settings = fast_settings(tmp_path, feedback_secret=SECRET)  # no public URL needed here
+    queue_alert(store)
+    with TestClient(create_app(settings, store), base_url="http://127.0.0.1") as app:
+        page = app.get("/alerts")
+        found = re.search(
+            r'Useful\? <a href="(/feedback/[^"]+)">Yes</a> · <a href="(/feedback/[^"]+)">No</a>',
+            page.text,
+        )
+        assert found, page.text
+        key = signing_key(settings)
+        assert key is not None
+        vote = read_token(key, found.group(2).removeprefix("/feedback/"))
+        assert vote is not None and (vote.verdict, vote.via) == ("not_useful", "web")
+        confirm = app.get(found.group(2))
+        app.post(found.group(2), data={"csrf_token": csrf_of(confirm.text)})
+        assert "(marked not useful)" in app.get("/alerts").text
+    without = fast_settings(tmp_path)
+    with TestClient(create_app(without, store), base_url="http://127.0.0.1") as app:
+        assert "Useful?" not in app.get("/alerts").text
