@@ -189,3 +189,55 @@ def test_documents_the_query_does_not_match_are_not_examples() -> None:
     ]
     _, [status] = learn.with_classifiers(learning_rules(), labelled(4) + elsewhere, {}, no_votes)
     assert (status.labels, status.positives, status.trained) == (8, 4, False)
+
+
+@needs_sklearn
+def test_the_service_trains_at_start_and_retrains_on_a_reload_with_new_votes(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    import yaml
+
+    from monitor.alerts.feedback import Vote
+    from monitor.service import Service
+    from tests.conftest import fast_settings
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        "sources:\n  - {id: feed, type: rss, url: 'https://e.org/'}\n"
+    )
+    (config / "channels.yaml").write_text(
+        "channels:\n  hook: {type: webhook, url: 'https://e.org/h'}\n"
+    )
+    items = [
+        {"id": d.id, "title": d.title, "body": d.body, "expect": sorted(expect)}
+        for d, expect in labelled(9)
+    ]
+    (config / "labelled.yaml").write_text(yaml.safe_dump(items))
+    (config / "rules.yaml").write_text(
+        "labelled: [labelled.yaml]\n" + LEARNING_RULE + "    notify: [hook]\n"
+    )
+    service = Service(fast_settings(tmp_path, config_dir=config))
+    try:
+        assert service.rules.rules[0].classifier is None  # 18 labels: the query decides
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        voted = [document(f"voted-{n}", TALK[n].format(n=n + 70)) for n in range(2)]
+        service.store.record_poll("feed", voted, now=now)
+        for n, doc in enumerate(voted):
+            vote = Vote(str(n) * 40, "change", doc.id, "not_useful", "cli")
+            service.store.feedback.record(vote, now)
+        # A vote on a document no longer stored is not a label.
+        service.store.feedback.record(Vote("j" * 40, "change", "gone", "useful", "cli"), now)
+        (config / "rules.yaml").write_text(
+            "labelled: [labelled.yaml]\n"
+            + LEARNING_RULE
+            + "    notify: [hook]\n    name: Changes\n"
+        )
+        asyncio.run(service.reload())
+        rule = service.rules.rules[0]
+        assert rule.name == "Changes" and rule.classifier is not None  # 18 + 2 votes = 20
+        assert (rule.classifier.labels, rule.classifier.positives) == (20, 9)
+    finally:
+        service.store.close()
