@@ -211,11 +211,6 @@ def test_in_the_app_a_link_works_without_logging_in(tmp_path: Path, store: Store
     assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
 
 
-@pytest.mark.skipif(
-    not (Path(feedback_routes.__code__.co_filename).parent / "templates/macros.html").exists(),
-    reason="the alerts page needs templates/macros.html, which main lacks until the web-core "
-    "fix (de42945) is merged",
-)
 def test_the_alerts_page_links_both_answers_and_shows_the_vote(
     tmp_path: Path, store: Store
 ) -> None:
