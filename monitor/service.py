@@ -41,6 +41,7 @@ from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_source
+from monitor.rules.learn import learned
 from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings, config_problems
 from monitor.sources import SourceOptions
@@ -139,6 +140,9 @@ class Service:
     def _build(self, config: Config) -> InForce:
         """Everything a config puts in force; reads the database (word statistics)."""
         rules = config.rules.with_frequencies(word_frequencies(self.store.sample_documents()))
+        rules, statuses = learned(rules, self.store)  # `learn: true`: train (cached by labels)
+        for status in statuses:
+            log.info(status.describe())
         return InForce(config, rules, build_channels(config.channels, self.settings))
 
     # -- jobs -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None  # PEM CA bundle trusted instead of the system's (private CA)
     smtp_from: str = "monitor@localhost"
     webhook_secret: SecretStr | None = None
+    # Base URL of the web pages (https://monitor.agency.example): alerts then carry signed
+    # "useful / not useful" links to /feedback/…; unset, they carry none.
+    public_url: str | None = None
+    # Signs those links (else a key derived from MONITOR_WEBHOOK_SECRET does). Never logged.
+    feedback_secret: SecretStr | None = None
 
     # Delivery retries: the first after `delivery_backoff` seconds, then doubling up to
     # `delivery_backoff_max`, until the alert is `delivery_give_up_after` old: then dead.
@@ -93,6 +99,26 @@ class Settings(BaseSettings):
         # Found at start, not when the first alert email fails.
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        # Checked at start: every alert's links are built on it.
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{value}' is not an http(s) URL (e.g. https://monitor.example.org)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"'{value}' must be a base URL, without '?' or '#'")
+        return value.strip().rstrip("/")
+
+    @field_validator("feedback_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short: use at least 16 random characters")
         return value
 
     @field_validator("timezone")

@@ -384,6 +384,7 @@ def test_env_example_values_are_the_defaults_and_secrets_are_empty(
         "MONITOR_SMTP_PASSWORD",
         "MONITOR_WEBHOOK_SECRET",
         "MONITOR_WEB_TOKEN",
+        "MONITOR_FEEDBACK_SECRET",
         "POSTGRES_PASSWORD",
     }
     assert secrets <= empty

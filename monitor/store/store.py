@@ -40,6 +40,7 @@ from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
 from monitor.store.browse import Browse
+from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
 from monitor.store.polls import PollLog, PollRecord, Polls
@@ -61,7 +62,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -131,6 +132,7 @@ class Store:
         self.polls = Polls(engine)
         self._poll_log = PollLog()
         self.browse = Browse(engine)  # what the web pages read
+        self.feedback = FeedbackStore(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
         self._touched: dict[str, PollRecord] = {}

@@ -176,6 +176,23 @@ source_leases = Table(
     Column("last_started_at", UTCDateTime),
 )
 
+# Staff votes on alerts ("useful" / "not useful"), one row per vote: an alert's verdict is
+# its latest row. `link` is the id of the signed link that cast it (NULL from the CLI): a
+# link works once, and the unique constraint makes that hold under concurrent clicks.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_key", String(64), nullable=False, index=True),
+    Column("rule_id", String(100), nullable=False, index=True),
+    Column("document_id", String(64), nullable=False),
+    Column("verdict", String(20), nullable=False),  # useful | not_useful
+    Column("at", UTCDateTime, nullable=False),
+    Column("via", String(20), nullable=False),  # email | webhook | web | cli
+    Column("link", String(64)),
+    UniqueConstraint("link", name="uq_feedback_link"),
+)
+
 # One row per poll (the last POLLS_KEPT per source are kept): the source page's history.
 source_polls = Table(
     "source_polls",

@@ -9,9 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from monitor.alerts.base import safe_link
+from monitor.alerts.feedback import feedback_paths
 from monitor.store.browse import ALERT_STATUSES, AlertFilter, AlertView
 from monitor.web.params import PER_PAGE, day, page_number, pager, text
 from monitor.web.render import iso, page
+
+VERDICT_LABELS = {"useful": "useful", "not_useful": "not useful"}
 
 
 def _filter(request: Request) -> AlertFilter:
@@ -45,6 +48,8 @@ def alerts(request: Request) -> Response:
     found, total = store.browse.alerts(chosen, (number - 1) * PER_PAGE, PER_PAGE)
     rules, channels = store.browse.alert_choices()
     retried = request.query_params.get("retried", "")
+    settings = request.app.state.settings
+    verdicts = store.feedback.verdicts([str(a.payload.get("id", "")) for a in found])
     context = {
         "section": "alerts",
         "alerts": [
@@ -54,6 +59,9 @@ def alerts(request: Request) -> Response:
                 "link": safe_link(_document(a).get("url")),
                 "rule_name": (a.payload.get("rule") or {}).get("name", ""),
                 "matches": _matches(a),
+                # "Useful / not useful" (the same signed links as the alert's email).
+                "feedback": feedback_paths(settings, a.payload, "web"),
+                "verdict": VERDICT_LABELS.get(verdicts.get(str(a.payload.get("id", "")), "")),
             }
             for a in found
         ],

@@ -27,6 +27,7 @@ from monitor.settings import Settings
 from monitor.store import Store
 from monitor.web import alerts, auth, documents, healthz, overview, source, tryrule
 from monitor.web.csrf import CSRFMiddleware
+from monitor.web.feedback import feedback_routes
 from monitor.web.render import page, templates
 from monitor.web.state import Live, LiveState
 
@@ -78,7 +79,9 @@ def create_app(
     """The pages over `store`; `live` gives the running service's state (None in
     `monitor web`: no scheduler), `metrics` the registry /metrics serves (else no /metrics)."""
     token = settings.web_token.get_secret_value() if settings.web_token else None
-    table = routes()
+    now = clock or (lambda: datetime.now(UTC))
+    # Where alerts' "useful / not useful" links land (open without login: signed tokens).
+    table = routes() + list(feedback_routes(store, settings, clock=now))
     if metrics is not None:
         registry = metrics
 
@@ -105,7 +108,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.live = live or (lambda: Live())
-    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.clock = now
     app.state.token = token
     app.state.templates = templates(settings.timezone)
     return app

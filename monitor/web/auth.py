@@ -1,7 +1,8 @@
 """Login with MONITOR_WEB_TOKEN: a form posting the token, then a signed session cookie.
 
 Without a token the pages are open, and may then only listen on loopback
-(`check_exposure`). /healthz, /metrics, /login and /static stay open either way.
+(`check_exposure`). /healthz, /metrics, /login, /static and /feedback/<signed token> stay
+open either way.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class AuthMiddleware:
             return
         conn = HTTPConnection(scope)
         path = conn.url.path
-        if logged_in(conn) or path in OPEN_PATHS or path.startswith("/static/"):
+        # /feedback/<token>: an alert's link is its own capability (see web/feedback.py).
+        if logged_in(conn) or path in OPEN_PATHS or path.startswith(("/static/", "/feedback/")):
             await self.app(scope, receive, send)
             return
         response: Response

@@ -12,6 +12,7 @@ from tests.web.conftest import NOW, TOKEN, Client, log_in
 SECRETS = {
     "smtp_password": "smtp-pass-4f9a1c",
     "webhook_secret": "hook-secret-77b2e0",
+    "feedback_secret": "feedback-secret-5e81d2",
     "web_token": TOKEN,
 }
 DB_PASSWORD = "db-pass-0c3d5e"
