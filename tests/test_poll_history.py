@@ -68,7 +68,7 @@ def test_failing_since_is_the_first_failure_after_the_last_success(store: Store)
     store.record_failure("state", "down", now=NOW + timedelta(hours=2))
     store.record_failure("state", "down", now=NOW + timedelta(hours=3))
     store.record_failure("never-worked", "down", now=NOW + timedelta(hours=4))
-    assert store.polls.failing_since() == {
+    assert store.polls.failing_since(["state", "never-worked", "unknown"]) == {
         "state": NOW + timedelta(hours=2),
         "never-worked": NOW + timedelta(hours=4),
     }

@@ -8,7 +8,7 @@ sources are polled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,15 +98,18 @@ class Polls:
         with self._connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
-    def failing_since(self) -> dict[str, datetime]:
-        """For each source whose latest polls failed: the start of the first of them.
+    def failing_since(self, source_ids: Collection[str]) -> dict[str, datetime]:
+        """For each of these sources whose latest polls failed: the first of those polls.
 
         Only failures still in the kept history are seen: a source failing for longer
-        shows the oldest kept failure (the page says "at least since").
+        shows the oldest kept failure.
         """
+        ids = list(source_ids)
+        if not ids:
+            return {}
         last_ok = (
             select(source_polls.c.source_id, func.max(source_polls.c.id).label("id"))
-            .where(source_polls.c.status != "error")
+            .where(source_polls.c.status != "error", source_polls.c.source_id.in_(ids))
             .group_by(source_polls.c.source_id)
             .subquery()
         )
@@ -117,6 +120,7 @@ class Polls:
             )
             .where(
                 source_polls.c.status == "error",
+                source_polls.c.source_id.in_(ids),
                 (last_ok.c.id.is_(None)) | (source_polls.c.id > last_ok.c.id),
             )
             .group_by(source_polls.c.source_id)

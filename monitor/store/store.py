@@ -808,13 +808,19 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
 
-    def source_states(self, *, flush: bool = True) -> dict[str, SourceState]:
-        """Every source's state; `flush=False` for readers in other threads (the web pages),
-        which leave batched 304 polls to the poller (their state is then up to 5 s old)."""
+    def source_states(
+        self, *, flush: bool = True, source_id: str | None = None
+    ) -> dict[str, SourceState]:
+        """Every source's state (or one's); `flush=False` for readers in other threads (the
+        web pages), which leave batched 304 polls to the poller (their state is then up to
+        5 s old)."""
         if flush:
             self.flush()
+        query = select(source_state)
+        if source_id is not None:
+            query = query.where(source_state.c.source_id == source_id)
         with self._transaction() as conn:
-            rows = conn.execute(select(source_state)).all()
+            rows = conn.execute(query).all()
         return {row.source_id: SourceState(**row._mapping) for row in rows}
 
     def document(self, doc_id: str, version: int | None = None) -> Document | None:

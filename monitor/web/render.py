@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -44,7 +47,10 @@ def templates(zone: str) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = lambda value: when(value, tz)
+    env.filters["time"] = lambda value: time_tag(value, tz)
+    env.filters["badge"] = badge
     env.filters["iso"] = iso
+    env.filters["path"] = path_part
     env.filters["seconds"] = seconds
     env.filters["marked"] = marked  # a snippet with its highlights, escaped piece by piece
     return Jinja2Templates(env=env, context_processors=[_common])
@@ -57,11 +63,46 @@ def when(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def time_tag(value: datetime | None, tz: ZoneInfo) -> Markup:
+    """<time datetime="…Z">2026-12-01 14:05</time>, or nothing for none."""
+    if value is None:
+        return Markup("")
+    # Concatenation, not Markup.format (ten times slower: 1,000 sources have 3,000 times).
+    return Markup(f'<time datetime="{escape(iso(value))}">{escape(when(value, tz))}</time>')
+
+
+# Status words as people read them; the CSS class keeps the code (status-never-polled).
+STATUS_LABELS = {
+    "ok": "ok",
+    "failing": "failing",
+    "empty": "empty listing",
+    "never_polled": "never polled",
+    "not_modified": "not modified",
+    "error": "error",
+}
+
+
+def badge(status: str) -> Markup:
+    """A status as a badge: <span class="badge status-failing">failing</span>."""
+    label = STATUS_LABELS.get(status, status.replace("_", " "))
+    css = status.replace("_", "-")
+    return Markup(f'<span class="badge status-{escape(css)}">{escape(label)}</span>')
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z (JSON and <time datetime=...>); None for none."""
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*\Z")
+
+
+def path_part(value: object) -> str:
+    """A value made safe as one segment of a URL path (/sources/{{ id | path }})."""
+    text = str(value)
+    return text if _PLAIN.match(text) else quote(text, safe="")
 
 
 def seconds(value: float | None) -> str:

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from monitor.store.polls import POLLS_KEPT, PollRecord
 from monitor.web.render import iso, page
-from monitor.web.sources import SourceRow, row
+from monitor.web.sources import SourceRow, row, status
 from monitor.web.state import Live
 
 DOCUMENTS_SHOWN = 50
@@ -18,10 +18,12 @@ DOCUMENTS_SHOWN = 50
 
 def _row(request: Request, source_id: str) -> tuple[SourceRow, Live]:
     store, live = request.app.state.store, request.app.state.live()
-    state = store.source_states(flush=False).get(source_id)
+    state = store.source_states(flush=False, source_id=source_id).get(source_id)
     if state is None and source_id not in live.sources:
         raise HTTPException(404, f"No source with id '{source_id}'")
-    return row(source_id, state, live, store.polls.failing_since()), live
+    since = store.polls.failing_since([source_id]) if status(state) == "failing" else {}
+    configured = source_id in live.sources or not live.sources
+    return row(source_id, state, live, since, configured), live
 
 
 def source(request: Request) -> Response:

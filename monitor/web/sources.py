@@ -56,16 +56,20 @@ def status(state: SourceState | None) -> str:
 def source_rows(store: Store, live: Live) -> list[SourceRow]:
     """Configured sources in config order, then sources known only from the database."""
     states = store.source_states(flush=False)
-    since = store.polls.failing_since()
-    ids = list(live.sources) + sorted(set(states) - set(live.sources))
-    return [row(source_id, states.get(source_id), live, since) for source_id in ids]
+    since = store.polls.failing_since([k for k, v in states.items() if status(v) == "failing"])
+    configured = set(live.sources)
+    ids = list(live.sources) + sorted(set(states) - configured)
+    return [row(s, states.get(s), live, since, s in configured or not configured) for s in ids]
 
 
 def row(
-    source_id: str, state: SourceState | None, live: Live, since: dict[str, datetime]
+    source_id: str,
+    state: SourceState | None,
+    live: Live,
+    since: dict[str, datetime],
+    configured: bool,
 ) -> SourceRow:
     found = status(state)
-    configured = source_id in live.sources or not live.sources
     if state is None:
         return SourceRow(source_id, found, configured, next_poll=live.next_polls.get(source_id))
     return SourceRow(

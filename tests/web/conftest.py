@@ -44,7 +44,7 @@ def client(tmp_path: Path, web_store: Store) -> Iterator[Client]:
 
 
 def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    found = re.search(r'name="csrf(?:_|-)token" (?:value|content)="([^"]+)"', html)
     assert found, "no CSRF token in the page"
     return found.group(1)
 
