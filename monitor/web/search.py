@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,7 +116,7 @@ def _folded(raw: Any) -> tuple[str, dict[str, Any] | None]:
     return fold(text).replace(".", ""), data
 
 
-def _rows(store: Store, filters: DocumentFilter) -> Iterator[Any]:
+def _rows(store: Store, filters: DocumentFilter) -> Generator[Any, None, None]:
     """(stored JSON text, …) of the filtered documents' latest versions, newest first."""
     query = document_filter(
         select(cast(document_versions.c.data, Text).label("data")).join(
@@ -151,7 +151,8 @@ def search(
     for rule in rules:
         result.matched[rule.id] = []
     first = rules[0].id
-    for count, row in enumerate(_rows(store, filters)):
+    rows = _rows(store, filters)
+    for count, row in enumerate(rows):
         if count % 100 == 0 and clock() - started > budget:
             break
         result.searched += 1
@@ -174,5 +175,6 @@ def search(
                     document.published_at or document.fetched_at,
                 )
             )
+    rows.close()  # a search stopped early gives its connection back now
     result.elapsed = clock() - started
     return result
