@@ -125,11 +125,18 @@ def _rows(store: Store, filters: DocumentFilter) -> Generator[Any, None, None]:
             & (document_versions.c.version == documents.c.version),
         ),
         filters,
-    ).order_by(documents.c.published_at.desc())  # walks the index: no sort of the bodies
+    )
+    newest = documents.c.published_at.desc()
+    if store.engine.dialect.name == "postgresql":  # SQLite puts NULLs last in DESC already
+        newest = newest.nulls_last()
+    query = query.order_by(newest)  # SQLite walks the index: no sort of the bodies
     with store.engine.connect() as conn:
         result = conn.execution_options(yield_per=BATCH).execute(query)
-        for part in result.partitions():
-            yield from part
+        try:
+            for part in result.partitions():
+                yield from part
+        finally:
+            result.close()  # a server-side cursor (PostgreSQL) is closed before its connection
 
 
 def search(

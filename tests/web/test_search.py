@@ -37,10 +37,10 @@ QUERIES = [
 
 
 @pytest.fixture
-def filled(web_store: Store) -> Store:
+def filled(store: Store) -> Store:
     for i, d in enumerate(DOCS):
-        record(web_store, "state", [d.model_copy(update={"published_at": NOW - timedelta(i)})])
-    return web_store
+        record(store, "state", [d.model_copy(update={"published_at": NOW - timedelta(i)})])
+    return store
 
 
 @pytest.mark.parametrize("query", QUERIES)
