@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -149,9 +150,44 @@ class Settings(BaseSettings):
         return logging.getLevelName(self.log_level)  # type: ignore[no-any-return]
 
 
+MIN_WEB_TOKEN = 16
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the web pages may not be served as set: open beyond this machine, or a weak
+    login (None: they may)."""
+    token = settings.web_token.get_secret_value() if settings.web_token else ""
+    if settings.web_token is not None and len(token) < MIN_WEB_TOKEN:
+        return (
+            f"MONITOR_WEB_TOKEN: too short ({len(token)} characters; at least "
+            f"{MIN_WEB_TOKEN}); make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    if not token and not is_loopback(settings.http_host):
+        return (
+            f"MONITOR_HTTP_HOST is {settings.http_host}, which other machines may reach, and "
+            "MONITOR_WEB_TOKEN is not set: set MONITOR_WEB_TOKEN (the web pages' login) or "
+            "listen on 127.0.0.1"
+        )
+    return None
+
+
 def config_problems(settings: Settings, config: Config) -> list[str]:
     """Settings that do not fit the config; `monitor check` and `monitor run` both refuse them."""
     problems = []
+    exposure = exposure_problem(settings)  # `run` serves the web pages
+    if exposure:
+        problems.append(exposure)
     channel = settings.ops_channel
     if channel and channel in config.off:
         problems.append(

@@ -155,10 +155,10 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
             click.echo(line, err=True)
         sys.exit(1)
     ctx.call_on_close(ctx.obj.close)  # also when a command exits early or fails
-    # MONITOR_LOG_LEVEL rules the service (and -v); other commands print their results and
-    # log only warnings and worse, unless the setting asks for less.
+    # MONITOR_LOG_LEVEL rules the servers (`run`, `web`) and -v; other commands print their
+    # results and log only warnings and worse, unless the setting asks for less.
     level = ctx.obj.settings.log_level_number
-    if not (verbose or ctx.invoked_subcommand == "run"):
+    if not (verbose or ctx.invoked_subcommand in ("run", "web")):
         level = max(level, logging.WARNING)
     configure_logging(ctx.obj.settings.log_format, level)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from urllib.parse import quote
 
@@ -17,39 +16,19 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor.errors import MonitorError
-from monitor.settings import Settings
+from monitor.settings import Settings, exposure_problem
 from monitor.web.render import page
 
 OPEN_PATHS = frozenset({"/healthz", "/metrics", "/login", "/favicon.ico"})
-MIN_TOKEN = 16
 COOKIE = "monitor_session"
 SESSION_DAYS = 7
 
 
-def is_loopback(host: str) -> bool:
-    """Only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(settings: Settings) -> None:
     """Refuse to serve the pages beyond this machine without a login, or with a weak one."""
-    token = settings.web_token.get_secret_value() if settings.web_token else ""
-    if settings.web_token is not None and len(token) < MIN_TOKEN:
-        raise MonitorError(
-            f"MONITOR_WEB_TOKEN: too short ({len(token)} characters; at least {MIN_TOKEN}); "
-            "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe())'"
-        )
-    if not token and not is_loopback(settings.http_host):
-        raise MonitorError(
-            f"MONITOR_HTTP_HOST is {settings.http_host}, which other machines may reach, and "
-            "MONITOR_WEB_TOKEN is not set: set MONITOR_WEB_TOKEN (the web pages' login) or "
-            "listen on 127.0.0.1"
-        )
+    problem = exposure_problem(settings)
+    if problem:
+        raise MonitorError(problem)
 
 
 def session_secret(token: str | None) -> str:

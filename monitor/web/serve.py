@@ -69,6 +69,7 @@ class HttpServer:
             log_level="warning",
             access_log=False,
             server_header=False,
+            timeout_graceful_shutdown=5,  # a long request does not hold up the service's exit
         )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

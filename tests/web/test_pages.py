@@ -148,6 +148,6 @@ def test_pages_forbid_scripts_from_elsewhere(client: Client) -> None:
 def test_every_page_is_in_the_nav(client: Client) -> None:
     c = client()
     html = c.get("/").text
-    for href in ("/alerts", "/documents", "/try"):
+    for href in ("/", "/alerts", "/documents", "/try"):
         assert f'href="{href}"' in html
         assert c.get(href).status_code == 200

@@ -12,13 +12,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
+from monitor.errors import MonitorError
 from monitor.fixture_server import FixtureServer, Route
 from monitor.store import Store
+from monitor.web.serve import bind
 from tests.alerts.conftest import free_port
 from tests.conftest import FIXTURES, ROOT
+from tests.test_cli_ops import copy_config, monitor, one_line
 from tests.test_service import running_service, wait_for
-from tests.web.conftest import NOW
+from tests.web.conftest import NOW, TOKEN
 
 
 def write_config(config: Path, server: FixtureServer) -> None:
@@ -120,6 +124,27 @@ def test_monitor_run_refuses_to_listen_beyond_loopback_without_a_token(
     assert "Traceback" not in result.stderr
 
 
+def test_check_refuses_what_run_refuses_and_a_token_makes_it_fine(tmp_path: Path) -> None:
+    config = copy_config(tmp_path)
+    environ = {
+        "MONITOR_HTTP_HOST": "0.0.0.0",
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
+        "MONITOR_HTTP_PORT": str(free_port()),
+        "OPS_WEBHOOK_URL": "https://hooks.example.org/ops",
+        "POLICY_EMAIL_TO": "desk@example.org",
+    }
+    checked = monitor("--config-dir", str(config), "check", env=environ)
+    assert checked.returncode == 1
+    assert one_line(checked).startswith("MONITOR_HTTP_HOST is 0.0.0.0, which other machines")
+    short = monitor("--config-dir", str(config), "check", env={**environ, "MONITOR_WEB_TOKEN": "x"})
+    assert short.returncode == 1 and "MONITOR_WEB_TOKEN: too short" in one_line(short)
+    fine = monitor(
+        "--config-dir", str(config), "check", env={**environ, "MONITOR_WEB_TOKEN": TOKEN}
+    )
+    assert fine.returncode == 0, fine.stderr
+    assert TOKEN not in fine.stdout + fine.stderr
+
+
 def test_monitor_web_serves_the_pages_alone(server: FixtureServer, tmp_path: Path) -> None:
     config = tmp_path / "config"
     write_config(config, server)
@@ -162,3 +187,11 @@ def test_a_port_in_use_is_a_clear_error(server: FixtureServer, tmp_path: Path) -
         )
     assert result.returncode == 1
     assert f"MONITOR_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def test_an_address_not_of_this_machine_is_a_clear_error() -> None:
+    with pytest.raises(MonitorError) as err:
+        bind("192.0.2.1", free_port())  # TEST-NET-1: never a local address
+    message = str(err.value)
+    assert message.startswith("MONITOR_HTTP_HOST/MONITOR_HTTP_PORT: cannot listen on 192.0.2.1:")
+    assert "Traceback" not in message
