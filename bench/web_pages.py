@@ -150,7 +150,7 @@ def main() -> None:
             ("overview", "/", 200),
             ("source", f"/sources/{source_id}", 200),
             ("alerts", "/alerts", 200),
-            ("alerts, filtered", "/alerts?rule=sanctions&status=pending", 200),
+            ("alerts, filtered", "/alerts?rule=envoy&status=pending", 200),
             ("documents", "/documents", 200),
             ("documents, filtered", "/documents?kind=Statement&since=2026-11-01", 200),
             ("document, 2 versions", f"/documents/{doc_id}", 200),
