@@ -68,3 +68,20 @@ def test_no_secret_appears_on_any_page(client: Client, web_store: Store) -> None
     ):
         text = c.get(path).text
         assert "Zq9" not in text, path
+
+
+def test_the_new_pages_need_the_login_when_a_token_is_set(client: Client, web_store: Store) -> None:
+    from tests.web.conftest import TOKEN, log_in
+
+    _hostile(web_store)
+    c = client(web_token=TOKEN)
+    for path in ("/alerts", "/documents", "/documents/evil", "/try?q=Biegun"):
+        response = c.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    for path in ("/api/alerts", "/api/documents", "/api/documents/evil", "/api/rules/try?q=x"):
+        assert c.get(path).status_code == 401
+    refused = c.post("/alerts/1/retry", data={}, follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+    log_in(c)
+    assert c.get("/api/documents/evil").status_code == 200
+    assert c.get("/try", params={"q": "Biegun"}).status_code == 200
