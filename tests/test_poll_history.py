@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from monitor.fixture_server import FixtureServer, Route
 from monitor.settings import Settings
 from monitor.sources.rss import RssOptions
 from monitor.store import Store
-from monitor.store.polls import POLLS_KEPT
+from monitor.store.polls import POLLS_KEPT, PRUNE_EVERY
 from tests.conftest import FIXTURES, poll
 from tests.test_store import NOW, doc
 
@@ -52,14 +53,30 @@ def test_a_dry_run_records_no_poll(store: Store) -> None:
 
 
 def test_only_the_newest_polls_of_each_source_are_kept(store: Store) -> None:
-    for i in range(POLLS_KEPT + 5):
+    total = 3 * POLLS_KEPT
+    for i in range(total):
         store.record_failure("state", f"failure {i}", now=NOW + timedelta(minutes=i))
     store.record_failure("other", "failure", now=NOW)
-    polls = store.polls.recent("state", limit=1000)
-    assert len(polls) == POLLS_KEPT
-    assert polls[0].error == f"failure {POLLS_KEPT + 4}"
-    assert polls[-1].error == "failure 5"
+    kept = store.polls.recent("state", limit=10 * POLLS_KEPT)
+    assert POLLS_KEPT <= len(kept) < POLLS_KEPT + PRUNE_EVERY
+    assert [p.error for p in kept] == [f"failure {i}" for i in reversed(range(total))][: len(kept)]
+    assert len(store.polls.recent("state")) == POLLS_KEPT  # what pages show
     assert len(store.polls.recent("other")) == 1
+
+
+def test_a_new_process_prunes_at_its_first_write(store: Store, tmp_path: Path) -> None:
+    for i in range(POLLS_KEPT + PRUNE_EVERY - 2):  # the last prune was at PRUNE_EVERY * k + 1
+        store.record_failure("state", "down", now=NOW + timedelta(minutes=i))
+    restarted = Store(store.engine)
+    restarted.record_failure("state", "down", now=NOW + timedelta(days=1))
+    assert len(store.polls.recent("state", limit=10 * POLLS_KEPT)) == POLLS_KEPT
+
+
+def test_a_batch_of_not_modified_polls_is_one_history_write(store: Store) -> None:
+    for i in range(3):
+        store.record_poll(f"s{i}", [], now=NOW, status="not_modified", http_status=304)
+    store.flush()
+    assert [len(store.polls.recent(f"s{i}")) for i in range(3)] == [1, 1, 1]
 
 
 def test_failing_since_is_the_first_failure_after_the_last_success(store: Store) -> None:

@@ -42,7 +42,7 @@ from monitor.models import Change, Document, Match, StoredChange
 from monitor.store.browse import Browse
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
-from monitor.store.polls import PollRecord, Polls, write_poll
+from monitor.store.polls import PollLog, PollRecord, Polls
 from monitor.store.tables import (
     alert_attempts,
     document_versions,
@@ -129,6 +129,7 @@ class Store:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.polls = Polls(engine)
+        self._poll_log = PollLog()
         self.browse = Browse(engine)  # what the web pages read
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
@@ -394,14 +395,16 @@ class Store:
                 conn, source_id, now, status=status, error=None, item_count=item_count
             )
             counts = Counter(c.change for c in changes)
-            write_poll(
+            self._poll_log.write(
                 conn,
-                replace(
-                    record,
-                    new=counts["new"],
-                    updated=counts["updated"],
-                    unchanged=counts["unchanged"],
-                ),
+                [
+                    replace(
+                        record,
+                        new=counts["new"],
+                        updated=counts["updated"],
+                        unchanged=counts["unchanged"],
+                    )
+                ],
             )
         # Only now that the poll is committed: a cached ETag whose poll was rolled back
         # would make the next poll a 304 and lose that poll's documents.
@@ -434,7 +437,7 @@ class Store:
                     error=None,
                     item_count=None,
                 )
-                write_poll(conn, record)
+            self._poll_log.write(conn, list(touched.values()))
 
     def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
         """Take this period's poll of a source; False if a replica started one < min_gap ago.
@@ -513,7 +516,7 @@ class Store:
         record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
-            write_poll(conn, record)
+            self._poll_log.write(conn, [record])
 
     def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}

@@ -132,9 +132,16 @@ class _SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        # Pages show internal data: no cache (a proxy's, or the browser's after a logout)
+        # keeps them, unless a response says otherwise (the static files).
+        cached = scope["path"].startswith("/static/")
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                headers = [*message.get("headers", []), *HEADERS]
+                if not cached and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)

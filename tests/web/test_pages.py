@@ -143,6 +143,7 @@ def test_pages_forbid_scripts_from_elsewhere(client: Client) -> None:
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"  # internal data: never cached
 
 
 def test_every_page_is_in_the_nav(client: Client) -> None:
