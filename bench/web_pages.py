@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from monitor.alerts.routing import alert_maker
@@ -27,6 +28,8 @@ from monitor.models import Document
 from monitor.rules import Rule, RuleSet, parse_query
 from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.outbox import write_attempts
+from monitor.store.tables import outbox
 from monitor.web import Live, create_app
 
 COMMON = (
@@ -71,7 +74,7 @@ def fill(store: Store, docs: int, sources: int, rng: random.Random) -> tuple[str
         [Rule(id=i, name=i, query=q, ast=parse_query(q), notify=("desk",)) for i, q in RULES]
     )
     per_source = max(1, docs // sources)
-    made: list[Document] = []
+    first: Document | None = None  # edited at the end: a document with 2 versions
     for s in range(sources):
         batch = []
         for k in range(per_source):
@@ -99,8 +102,17 @@ def fill(store: Store, docs: int, sources: int, rng: random.Random) -> tuple[str
             match=rules.match,
             alerts=alert_maker(rules),
         )
-        made += batch
-    changed = made[0]
+        first = first or batch[0]
+    with store.engine.begin() as conn:  # each alert failed twice, then was delivered
+        ids = list(conn.execute(select(outbox.c.id)).scalars())
+        for result, error in (
+            ("pending", "HTTP 503"),
+            ("pending", "timed out"),
+            ("delivered", None),
+        ):
+            write_attempts(conn, ids, NOW, result, error)
+    changed = first
+    assert changed is not None
     edited = changed.body.replace(".", ", the minister said.", 3)
     store.record_poll(
         changed.source_id,
