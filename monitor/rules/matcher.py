@@ -612,11 +612,3 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         highlights=highlights,
         positions=sorted(positions),
     )
-
-
-def required_words(rule: Rule) -> frozenset[str] | None:
-    """Words (or word beginnings, for truncations) of which a document must contain one
-    for `rule` to match, as `tokens.words` folds them; None when there is no such set (a
-    query that is only a NOT). Lets a search skip documents without reading them."""
-    trigger = _Triggers(None).of(rule.ast)
-    return None if trigger is None else frozenset(text for _, text in trigger)

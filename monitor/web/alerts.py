@@ -12,7 +12,9 @@ from monitor.alerts.base import safe_link
 from monitor.alerts.feedback import feedback_paths
 from monitor.store.browse import ALERT_STATUSES, AlertFilter, AlertView
 from monitor.web.params import PER_PAGE, day, page_number, pager, text
-from monitor.web.render import iso, page
+from monitor.web.render import iso, page, path_part
+
+SOURCE_PREFIX = "source:"  # an ops alert (monitor.health) is about a source, not a document
 
 VERDICT_LABELS = {"useful": "useful", "not_useful": "not useful"}
 
@@ -41,6 +43,13 @@ def _document(alert: AlertView) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def _href(alert: AlertView) -> str:
+    """The page of what the alert is about: its document, or for an ops alert its source."""
+    if alert.document_id.startswith(SOURCE_PREFIX):
+        return f"/sources/{path_part(alert.document_id.removeprefix(SOURCE_PREFIX))}"
+    return f"/documents/{path_part(alert.document_id)}"
+
+
 def alerts(request: Request) -> Response:
     store = request.app.state.store
     chosen = _filter(request)
@@ -57,6 +66,7 @@ def alerts(request: Request) -> Response:
                 "alert": a,
                 "document": _document(a),
                 "link": safe_link(_document(a).get("url")),
+                "href": _href(a),
                 "rule_name": (a.payload.get("rule") or {}).get("name", ""),
                 "matches": _matches(a),
                 # "Useful / not useful" (the same signed links as the alert's email).

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 Kind = Literal["equal", "insert", "delete"]
 _WORD = re.compile(r"\S+\s*|\s+")
 CONTEXT = 6  # words shown on either side of a change in "only the changes"
+EXACT_PAIRS = 4_000_000  # word pairs compared exactly in one changed block
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,28 @@ def _append(out: list[Piece], kind: Kind, tokens: list[str]) -> None:
 def _word_diff(a: list[str], b: list[str], out: list[Piece]) -> None:
     keys_a = [t.strip() for t in a]
     keys_b = [t.strip() for t in b]
-    matcher = SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    # The words both ends share are kept as they are (linear), so a long paragraph with
+    # one edit costs little; what is left is compared exactly unless it is huge.
+    head = 0
+    while head < min(len(a), len(b)) and keys_a[head] == keys_b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and keys_a[-1 - tail] == keys_b[-1 - tail]:
+        tail += 1
+    _append(out, "equal", b[:head])
+    mid_a, mid_b = keys_a[head : len(a) - tail], keys_b[head : len(b) - tail]
+    # Beyond EXACT_PAIRS, difflib's heuristic for frequent words keeps a hostile page
+    # (tens of thousands of changed words in one paragraph) from taking minutes.
+    exact = len(mid_a) * len(mid_b) <= EXACT_PAIRS
+    matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=not exact)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        a1, a2, b1, b2 = a1 + head, a2 + head, b1 + head, b2 + head
         if op == "equal":
             _append(out, "equal", b[b1:b2])  # the new text's whitespace
         else:
             _append(out, "delete", a[a1:a2])
             _append(out, "insert", b[b1:b2])
+    _append(out, "equal", b[len(b) - tail :])
 
 
 def word_diff(old: str, new: str) -> list[Piece]:

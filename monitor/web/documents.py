@@ -20,8 +20,8 @@ from monitor.web.render import iso, page
 from monitor.web.rulefile import current_rules
 from monitor.web.search import SearchResult, budget_of, search
 
-# Fields compared between versions besides the title and the body (which get a word diff).
-FIELDS = ("url", "kind", "published_at", "updated_at", "authors", "office", "location", "summary")
+# Fields compared between versions besides the title, summary and body (word diffs).
+FIELDS = ("url", "kind", "published_at", "updated_at", "authors", "office", "location")
 
 
 def compile_query(request: Request, query: str, rule_id: str = "query") -> Rule:
@@ -173,6 +173,7 @@ def _document(request: Request) -> dict[str, Any]:
     by_number = {v.version: v for v in versions}
     old, new = by_number[a], by_number[b]
     title = diff.word_diff(old.title, new.title)
+    summary = diff.word_diff(old.summary, new.summary)
     body = diff.word_diff(old.body, new.body)
     fields = [
         (name, _field_text(old, name), _field_text(new, name))
@@ -186,6 +187,7 @@ def _document(request: Request) -> dict[str, Any]:
         "a": a,
         "b": b,
         "title_diff": title,
+        "summary_diff": summary,
         "body_diff": body,
         "fields_changed": fields,
         "sightings": store.browse.sightings(doc_id),
@@ -197,6 +199,7 @@ def document(request: Request) -> Response:
     found = _document(request)
     only_changes = request.query_params.get("view") == "changes"
     inserted, deleted = diff.counts(found["title_diff"] + found["body_diff"])
+    summary = found["summary_diff"]
     context = {
         "section": "documents",
         **found,
@@ -208,6 +211,7 @@ def document(request: Request) -> Response:
         "body_html": diff.render(found["body_diff"]),
         "hunks": [diff.render(h) for h in diff.hunks(found["body_diff"])],
         "title_changed": diff.changed(found["title_diff"]),
+        "summary_html": diff.render(summary) if diff.changed(summary) else None,
     }
     return page(request, "document.html", context)
 
@@ -246,6 +250,7 @@ def api_document(request: Request) -> JSONResponse:
                 "inserted": inserted,
                 "deleted": deleted,
                 "title": _pieces_json(found["title_diff"]),
+                "summary": _pieces_json(found["summary_diff"]),
                 "body": _pieces_json(found["body_diff"]),
                 "fields": [
                     {"field": n, "a": old, "b": new} for n, old, new in found["fields_changed"]

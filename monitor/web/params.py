@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 PER_PAGE = 50
-MAX_TEXT = 1000  # characters of a query or filter value
+MAX_TEXT = 10_000  # characters of a query or filter value (a long rule fits)
 
 
 def text(request: Request, name: str) -> str | None:

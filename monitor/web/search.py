@@ -2,9 +2,9 @@
 `search`, used by the documents page and "try a rule".
 
 Documents are scanned newest first. A document is read (JSON decoded, tokenised, matched)
-only if its stored text contains one of the words the query cannot match without
-(`matcher.required_words`), checked as a substring of the folded raw text: most documents
-are skipped at the cost of one `in`. When the budget runs out the search stops and says
+only if the query could match its stored text read as one folded string, each word of the
+query checked as a substring (`_possible`): most documents are skipped at the cost of a few
+`in`s. When the budget runs out the search stops and says
 how far it got. (A pre-filter index in the store can later replace the scan here.)
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 
 from monitor.models import Document, Match
-from monitor.rules.matcher import Rule, RuleSet, explain, required_words
+from monitor.rules.matcher import Rule, RuleSet, explain
+from monitor.rules.query import And, Near, Node, Not, Or, Pattern, Within
 from monitor.rules.tokens import fold
 from monitor.store import Store
 from monitor.store.browse import DocumentFilter, document_filter
@@ -90,6 +91,22 @@ def _monday(when: datetime | None) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
+def _possible(node: Node, folded: str) -> bool:
+    """Could `node` match a text whose folded form is `folded`? Every word of a document
+    (`tokens.words`) is a substring of its folded text, so False is certain; True only
+    means "read it and match". A NOT proves nothing here (a substring is not a word)."""
+    if isinstance(node, Pattern):
+        return all(text in folded for text, _prefix in node.parts)
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, Near | Within):
+        return _possible(node.left, folded) and _possible(node.right, folded)
+    if isinstance(node, And):
+        return all(_possible(child, folded) for child in node.children)
+    assert isinstance(node, Or)
+    return any(_possible(child, folded) for child in node.children)
+
+
 def _folded(raw: Any) -> tuple[str, dict[str, Any] | None]:
     """The folded text the pre-filter looks in, and the decoded JSON if it had to be."""
     if isinstance(raw, str) and "\\u" not in raw:
@@ -99,7 +116,7 @@ def _folded(raw: Any) -> tuple[str, dict[str, Any] | None]:
     return fold(text).replace(".", ""), data
 
 
-def _rows(store: Store, filters: DocumentFilter) -> Iterator[Any]:
+def _rows(store: Store, filters: DocumentFilter) -> Generator[Any, None, None]:
     """(stored JSON text, …) of the filtered documents' latest versions, newest first."""
     query = document_filter(
         select(cast(document_versions.c.data, Text).label("data")).join(
@@ -108,11 +125,18 @@ def _rows(store: Store, filters: DocumentFilter) -> Iterator[Any]:
             & (document_versions.c.version == documents.c.version),
         ),
         filters,
-    ).order_by(documents.c.published_at.desc())  # walks the index: no sort of the bodies
+    )
+    newest = documents.c.published_at.desc()
+    if store.engine.dialect.name == "postgresql":  # SQLite puts NULLs last in DESC already
+        newest = newest.nulls_last()
+    query = query.order_by(newest)  # SQLite walks the index: no sort of the bodies
     with store.engine.connect() as conn:
         result = conn.execution_options(yield_per=BATCH).execute(query)
-        for part in result.partitions():
-            yield from part
+        try:
+            for part in result.partitions():
+                yield from part
+        finally:
+            result.close()  # a server-side cursor (PostgreSQL) is closed before its connection
 
 
 def search(
@@ -131,17 +155,16 @@ def search(
     started = clock()
     result = SearchResult(total=store.browse.count_documents(filters))
     compiled = RuleSet(rules)
-    needs = [required_words(r) for r in rules]
-    words = None if any(n is None for n in needs) else sorted(set().union(*needs))  # type: ignore[arg-type]
     for rule in rules:
         result.matched[rule.id] = []
     first = rules[0].id
-    for count, row in enumerate(_rows(store, filters)):
+    rows = _rows(store, filters)
+    for count, row in enumerate(rows):
         if count % 100 == 0 and clock() - started > budget:
             break
         result.searched += 1
         folded, data = _folded(row.data)
-        if words is not None and not any(w in folded for w in words):
+        if not any(_possible(rule.ast, folded) for rule in rules):
             continue
         if data is None:
             data = json.loads(row.data)
@@ -159,5 +182,6 @@ def search(
                     document.published_at or document.fetched_at,
                 )
             )
+    rows.close()  # a search stopped early gives its connection back now
     result.elapsed = clock() - started
     return result

@@ -246,6 +246,14 @@ def documents_of_page(content: bytes, content_type: str | None, url: str) -> lis
     return [normalize(raw, source_id="url", fetched_at=now) for raw in raws]
 
 
+def _match_each(ruleset: RuleSet, docs: list[Document]) -> list[tuple[Document, Match | None]]:
+    results: list[tuple[Document, Match | None]] = []
+    for doc in docs:
+        found = ruleset.match(doc)
+        results.append((doc, found[0] if found else None))
+    return results
+
+
 async def _fetch(request: Request, url: str) -> list[Document]:
     settings = request.app.state.settings
     transport = getattr(request.app.state, "fetch_transport", None)
@@ -287,9 +295,7 @@ async def _try_one(request: Request, context: dict[str, Any]) -> Response:
         return page(request, "try.html", context, status_code=400)
     # The query alone: a pasted text or a page has no source or kind for filters to see.
     ruleset = RuleSet([replace(edited, sources=(), kinds=())])
-    results: list[tuple[Document, Match | None]] = []
-    for doc in docs:
-        found = ruleset.match(doc)
-        results.append((doc, found[0] if found else None))
+    # Off the event loop: a long pasted text must not hold up the service's polling.
+    results = await run_in_threadpool(_match_each, ruleset, docs)
     context["tested"] = {"where": where, "results": results}
     return page(request, "try.html", context)

@@ -146,3 +146,15 @@ def test_attempts_are_pruned_with_their_alert(client: Client, web_store: Store) 
 
     with web_store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(alert_attempts)).scalar_one() == 0
+
+
+def test_an_ops_alert_links_to_its_source(client: Client, web_store: Store) -> None:
+    from monitor.health import HealthEvent, health_alert
+    from monitor.sources.rss import RssOptions
+
+    source = RssOptions(id="state", type="rss", url="https://www.state.gov/feed/")
+    event = HealthEvent("failing", "failed 3 times in a row: HTTP 503")
+    web_store.enqueue([health_alert(source, event, "desk", NOW)], NOW)
+    html = client().get("/alerts").text
+    assert '<a href="/sources/state">Source &#39;state&#39; failing: failed 3 times' in html
+    assert "failed 3 times in a row: HTTP 503</blockquote>" in html

@@ -82,3 +82,14 @@ def test_an_edit_pairs_words_only_within_its_paragraph() -> None:
     assert counts(pieces) == (1, 1)
     [group] = hunks(pieces, context=1)
     assert "".join(p.text for p in group) == "w0 w1 changed w2 "
+
+
+def test_a_huge_rewritten_paragraph_still_keeps_every_word() -> None:
+    # Past EXACT_PAIRS the comparison turns to difflib's heuristic: fewer pairs are found,
+    # but both versions still read back whole (and a hostile page cannot take minutes).
+    old = " ".join(f"w{i % 3000}" for i in range(3000))
+    new = " ".join(f"w{i % 3000}" if i % 3 else f"x{i}" for i in range(3000))
+    pieces = word_diff(old, new)
+    assert "".join(p.text for p in pieces if p.kind != "delete") == new
+    assert "".join(p.text for p in pieces if p.kind != "insert") == old
+    assert counts(pieces)[0] >= 1000

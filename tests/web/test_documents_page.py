@@ -170,3 +170,21 @@ def test_a_document_with_one_version_shows_its_text(client: Client, web_store: S
     record(web_store, "state", [doc("a", "Biegun in Seoul", FIRST)])
     html = client().get("/documents/a").text
     assert 'id="body"' in html and "Lee Do-hoon" in html and 'id="diff"' not in html
+
+
+def test_a_changed_summary_gets_its_own_word_diff(client: Client, web_store: Store) -> None:
+    record(
+        web_store,
+        "state",
+        [doc("a", "T", FIRST, summary="Talks in Geneva next week.", content_hash="1")],
+    )
+    record(
+        web_store,
+        "state",
+        [doc("a", "T", FIRST, summary="Talks in Vienna next week.", content_hash="2")],
+        now=NOW + timedelta(hours=1),
+    )
+    html = client().get("/documents/a").text
+    summary = html.split('id="summary-diff"')[1].split("</p>")[0]
+    assert "<del>Geneva </del><ins>Vienna </ins>next week." in summary
+    assert 'id="fields-changed"' not in html
