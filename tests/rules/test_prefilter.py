@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from monitor.rules import RuleSet, parse_query
 from monitor.rules.matcher import Rule
 from monitor.rules.prefilter import AllOf, AnyOf, Term, required
 from monitor.store import Store
+from monitor.store.store import _MIGRATIONS
 from monitor.store.textindex import fts5_query, tsquery
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -163,3 +165,25 @@ def test_index_queries_quote_every_word() -> None:
     condition = AnyOf((Term("and", False, ("title",)), Term("sø", True, ("body", "author"))))
     assert fts5_query(condition) == '(({title} : "and") OR ({body author} : "sø"*))'
     assert tsquery(condition) == "('and':A | 'sø':*BC)"
+
+
+def test_the_migration_indexes_the_documents_already_stored(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    url = f"sqlite:///{tmp_path}/monitor.db"
+    store = Store.open(url)
+    docs = _documents(30)
+    store.record_poll("state", docs, now=NOW)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with store.engine.begin() as conn:  # back to the schema before the index
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    store.close()
+    store = Store.open(url)  # upgrading builds the index from the stored documents
+    ruleset = RuleSet([Rule(id="r", name="r", query="sanction*", ast=parse_query("sanction*"))])
+    ids = store.candidate_ids(required(parse_query("sanction*")))
+    assert ids is not None and _matched(ruleset, docs) <= set(ids)
+    assert 0 < len(ids) < len(docs)
+    store.close()
