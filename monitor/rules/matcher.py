@@ -28,6 +28,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 from monitor.models import Document, Match
@@ -143,17 +144,15 @@ def word_frequencies(documents: Iterable[Document]) -> Frequencies:
     return {w: c / total for w, c in counts.items()} if total else {}
 
 
-def _sentence_starts(pieces: list[str], total: int) -> list[int]:
-    """Token indices at which each piece after the first begins ([] if they disagree)."""
-    starts: list[int] = []
-    count = 0
-    for piece in pieces:
-        if count:
-            starts.append(count)
-        count += len(words(piece))
+def _starts(counts: list[int], total: int) -> list[int]:
+    """Token indices at which each piece after the first begins, from the pieces' word
+    counts ([] if they do not add up to the field's `total`)."""
+    ends = list(accumulate(counts))
     # Sentence breaks fall on spaces, so the pieces hold the field's words; if some text
     # ever splits otherwise, matching without breaks beats breaks at the wrong words.
-    return starts if count == total else []
+    if not ends or ends[-1] != total:
+        return []
+    return [e for e in ends[:-1] if e]  # each later piece begins where words before it end
 
 
 class _Vocabulary:
@@ -246,15 +245,24 @@ class _Doc:
         found = self._breaks.get((field_name, sentences))
         if found is None:
             text = self.texts[field_name]
+            total = len(self.tokens[field_name])
+            spaced = self.offsets(field_name, text).spaced if field_name != "author" else None
             if field_name == "author":
                 pieces = self.authors  # one author's name never runs into the next
             elif sentences:
-                pieces = [text[s:e] for s, e in self.sentences(field_name)]
+                spans = self.sentences(field_name)
+                if spaced is not None:  # its pieces are the words: count them in C
+                    counts = list(map(len, map(str.split, [spaced[s:e] for s, e in spans])))
+                    found = self._breaks[field_name, sentences] = _starts(counts, total)
+                    return found
+                pieces = [text[s:e] for s, e in spans]
             else:
                 pieces = _PARAGRAPH.split(text)
-            found = self._breaks[field_name, sentences] = _sentence_starts(
-                pieces, len(self.tokens[field_name])
-            )
+            if len(pieces) < 2:
+                found = []
+            else:
+                found = _starts([len(words(piece)) for piece in pieces], total)
+            self._breaks[field_name, sentences] = found
         return found
 
     def crosses(self, field_name: str, start: int, end: int, sentences: bool = True) -> bool:

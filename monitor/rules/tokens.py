@@ -166,6 +166,12 @@ class LazySpans(Sequence[tuple[int, int]]):
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def spaced(self) -> str | None:
+        """The text with every separator a space, whose space-separated pieces are exactly
+        its words (None for texts that take the slow path)."""
+        return None if self._full is not None else self._spaced
+
     def _span(self, index: int) -> tuple[int, int]:
         found = self._found.get(index)
         if found is not None:

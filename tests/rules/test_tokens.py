@@ -58,3 +58,15 @@ def test_lazy_spans_agree_with_token_spans(text: str) -> None:
 def test_lazy_spans_of_ascii_words_with_dots() -> None:
     text = "The U.S. and ROK . met ... again.Now .5 a..b (e.g. Mr. Biegun)."
     assert list(LazySpans(text)) == list(token_spans(text))
+
+
+@given(st.text(alphabet="ab9.,- '\n\tUS()!?"))
+def test_the_spaced_text_holds_the_words_of_every_sentence(text: str) -> None:
+    # The matcher counts each sentence's words in the spaced text (phrases stay in one).
+    from monitor.rules.snippets import sentence_spans
+
+    spaced = LazySpans(text).spaced
+    if spaced is None:
+        return
+    for start, end in sentence_spans(text):
+        assert len(spaced[start:end].split()) == len(words(text[start:end]))
