@@ -382,9 +382,12 @@ class _Doc:
         return found
 
     def present(self, pattern: Pattern) -> bool:
-        if len(pattern.parts) == 1 and not pattern.parts[0][1]:
-            word = pattern.parts[0][0]
+        """Whether a pattern occurs; a single word or truncation needs no positions."""
+        if len(pattern.parts) == 1:
+            word, prefix = pattern.parts[0]
             fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
+            if prefix:
+                return any(self.completions(f, word) for f in fields)
             return any(word in self.unique[f] for f in fields)
         return bool(self.spans(pattern))
 
