@@ -164,7 +164,8 @@ class _Vocabulary:
     matched in other threads rely on theirs): when it is `full`, the RuleSet starts another.
     """
 
-    def __init__(self, prefixes: Iterable[str], limit: int = 500_000) -> None:
+    def __init__(self, prefixes: set[str], limit: int = 500_000) -> None:
+        self.prefixes = prefixes
         self.by_prefix: dict[str, set[str]] = {p: set() for p in prefixes}
         self._by_key: dict[str, list[str]] = {}
         for prefix in self.by_prefix:
@@ -595,8 +596,8 @@ class RuleSet:
             found.update(self._exact[word])
         if self._prefix_rules:
             vocabulary = doc.vocabulary
-            if vocabulary is None:
-                vocabulary = self._vocabulary
+            if vocabulary is None or vocabulary.prefixes is not self._prefixes:
+                vocabulary = self._vocabulary  # the document was read for other rules
                 vocabulary.learn(all_words)
             prefixes_of, triggered = vocabulary.prefixes_of, self._prefix_rules
             for word in all_words & prefixes_of.keys():
