@@ -20,6 +20,7 @@ from monitor.report import table
 from monitor.rules import Rule, RuleSet, parse_query
 from monitor.rules.learn import THRESHOLD
 from monitor.rules.matcher import excluded_hits
+from monitor.rules.prefilter import required
 from monitor.rules.quality import RuleScore, load_labelled, score_rule
 from monitor.rules.query import QuerySyntaxError
 from monitor.sources.base import parse_interval
@@ -192,8 +193,13 @@ def _rules_test(
         cutoff = datetime.now(UTC) - _parse_age(since) if since else None
         stored = store.count_documents()
         total = store.count_documents(cutoff, source_id)
-        docs = store.iter_documents(cutoff, source_id)
+        # The word index reads only the documents holding the words the query needs; the
+        # matcher decides on those (the same matches as reading them all).
+        ids = store.candidate_ids(required(rule.ast))
+        docs = store.iter_documents(cutoff, source_id, ids=ids)
         notes.append(_searched(store, stored, total, cutoff, since, source_id, state))
+        if ids is not None:
+            total = min(total, len(ids))
     bold = sys.stdout.isatty()
     count = excluded = 0
     excluded_from_file = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.rules.prefilter import Condition
 from monitor.store.browse import Browse
 from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
@@ -56,13 +57,14 @@ from monitor.store.tables import (
     source_leases,
     source_state,
 )
+from monitor.store.textindex import candidate_ids, index_documents
 
 Matcher = Callable[[Document, Document | None], list[Match]]
 AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -642,6 +644,7 @@ class Store:
                     for d in (*new, *updated)
                 ],
             )
+            index_documents(conn, [*new, *updated])  # the backtest's word index, in step
         self._write_sightings(conn, [c.document for c in changes], source_id, now)
 
     @staticmethod
@@ -913,10 +916,24 @@ class Store:
         with self._transaction() as conn:
             return [Document.model_validate(row.data) for row in conn.execute(query)]
 
+    def candidate_ids(self, condition: Condition | None) -> list[str] | None:
+        """Ids of the stored documents that hold the words `condition` asks for (the
+        full-text index, `textindex`), sorted; None when every document must be read."""
+        with self._transaction() as conn:
+            return candidate_ids(conn, condition)
+
     def iter_documents(
-        self, since: datetime | None = None, source_id: str | None = None, batch: int = 500
+        self,
+        since: datetime | None = None,
+        source_id: str | None = None,
+        batch: int = 500,
+        ids: Sequence[str] | None = None,
     ) -> Iterator[Document]:
-        """Latest versions of stored documents, oldest first, read in batches."""
+        """Latest versions of stored documents, oldest first, read in batches (only those
+        of `ids`, sorted, if given)."""
+        if ids is not None:
+            yield from self._iter_ids(ids, since, source_id, batch)
+            return
         last = ""
         while True:
             query = (
@@ -937,6 +954,25 @@ class Store:
             for row in rows:
                 yield Document.model_validate(row.data)
             last = rows[-1].id
+
+    def _iter_ids(
+        self, ids: Sequence[str], since: datetime | None, source_id: str | None, batch: int
+    ) -> Iterator[Document]:
+        for start in range(0, len(ids), batch):
+            query = (
+                select(document_versions.c.data)
+                .join(
+                    documents,
+                    (document_versions.c.document_id == documents.c.id)
+                    & (document_versions.c.version == documents.c.version),
+                )
+                .where(documents.c.id.in_(ids[start : start + batch]))
+                .order_by(documents.c.id)
+            )
+            with self._transaction() as conn:
+                rows = conn.execute(self._documents_filter(query, since, source_id)).all()
+            for row in rows:
+                yield Document.model_validate(row.data)
 
     def document_kinds(self) -> list[str]:
         """The kinds stored documents have (for checking rules' `kinds:` filters)."""
