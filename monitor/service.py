@@ -47,6 +47,7 @@ from monitor.settings import Settings, config_problems
 from monitor.sources import SourceOptions
 from monitor.store import SourceState, Store
 from monitor.web import Live, create_app
+from monitor.web.channels import channel_infos
 from monitor.web.healthz import health
 from monitor.web.serve import HttpServer
 
@@ -357,6 +358,7 @@ class Service:
             scheduler=running,
             next_polls=planned,
             rules=len(self.config.rules),
+            channels=channel_infos(self.config.channels),
         )
 
     async def _start_http(self) -> None:

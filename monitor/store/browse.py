@@ -1,5 +1,6 @@
-"""What the web pages read: alerts with their delivery attempts, documents by filter, one
-document's facts and sightings, and batches of documents for searching with a query.
+"""What the web pages read: alerts with their delivery attempts, each channel's delivery
+activity, documents by filter, one document's facts and sightings, and batches of documents
+for searching with a query.
 
 Reads only; every query is bounded (a page, a batch), so a page costs the same with
 10,000 documents as with 100.
@@ -7,13 +8,13 @@ Reads only; every query is bounded (a page, a batch), so a page costs the same w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -71,6 +72,18 @@ class AlertView:
 
 
 @dataclass(frozen=True)
+class ChannelActivity:
+    """What the outbox says of one channel: its queue and its latest attempts."""
+
+    channel: str
+    pending: int = 0
+    oldest_pending: datetime | None = None  # created (or re-queued) at
+    dead: int = 0
+    last_delivered: datetime | None = None
+    recent: list[Attempt] = field(default_factory=list)  # newest first
+
+
+@dataclass(frozen=True)
 class Sighting:
     source_id: str
     url: str
@@ -93,6 +106,15 @@ def document_filter(query: Select[Any], f: DocumentFilter) -> Select[Any]:
     if f.until is not None:
         query = query.where(_dated() < f.until)
     return query
+
+
+def _aware(value: Any) -> datetime | None:
+    """An aggregate's datetime (SQLite hands back naive text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Browse:
@@ -172,6 +194,47 @@ class Browse:
             rules = conn.execute(select(outbox.c.rule_id).distinct()).scalars().all()
             channels = conn.execute(select(outbox.c.channel).distinct()).scalars().all()
         return sorted(rules), sorted(channels)
+
+    # -- channels -------------------------------------------------------------------------
+
+    def channel_activity(
+        self, channels: Collection[str] = (), recent: int = 3
+    ) -> dict[str, ChannelActivity]:
+        """Each channel's queue and its `recent` latest attempts, newest first: the channels
+        named and every channel the outbox holds alerts for."""
+        pending = outbox.c.status == "pending"
+        waiting_since = func.coalesce(outbox.c.requeued_at, outbox.c.created_at)
+        totals = select(
+            outbox.c.channel,
+            func.count(case((pending, 1))),
+            func.min(case((pending, waiting_since))),
+            func.count(case((outbox.c.status == "dead", 1))),
+            func.max(outbox.c.delivered_at),
+        ).group_by(outbox.c.channel)
+        found: dict[str, ChannelActivity] = {}
+        with self._connect() as conn:
+            for name, waiting, oldest, dead, delivered in conn.execute(totals):
+                found[name] = ChannelActivity(
+                    name, int(waiting), _aware(oldest), int(dead), _aware(delivered)
+                )
+            for name in channels:
+                found.setdefault(name, ChannelActivity(name))
+            for name, activity in found.items():
+                # Newest attempts first, joined by the outbox's primary key: this stops after
+                # `recent` rows of the channel instead of reading every attempt.
+                rows = conn.execute(
+                    select(
+                        alert_attempts.c.attempted_at,
+                        alert_attempts.c.result,
+                        alert_attempts.c.error,
+                    )
+                    .join(outbox, outbox.c.id == alert_attempts.c.alert_id)
+                    .where(outbox.c.channel == name)
+                    .order_by(alert_attempts.c.id.desc())
+                    .limit(recent)
+                )
+                activity.recent.extend(Attempt(r.attempted_at, r.result, r.error) for r in rows)
+        return found
 
     # -- documents ------------------------------------------------------------------------
 

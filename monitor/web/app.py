@@ -1,9 +1,10 @@
 """The web app: `create_app` and the route table.
 
 Pages reach what they need through `request.app.state`: `store` (a Store), `settings`,
-`live()` (a Live: configured sources, scheduler, next polls), `clock()` (aware UTC now),
-`templates`, and `token` (the login token, or None). Page endpoints are plain functions:
-Starlette runs them in worker threads, so database reads never stall the service's loop.
+`live()` (a Live: configured sources and channels, scheduler, next polls), `clock()`
+(aware UTC now), `templates`, and `token` (the login token, or None). Page endpoints are
+plain functions: Starlette runs them in worker threads, so database reads never stall the
+service's loop.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def routes() -> list[Route | Mount]:
         Route("/sources/{source_id:str}", source.source, name="source"),
         Route("/api/sources", overview.api_sources, name="api_sources"),
         Route("/api/sources/{source_id:str}", source.api_source, name="api_source"),
+        Route("/api/channels", overview.api_channels, name="api_channels"),
         Route("/alerts", alerts.alerts, name="alerts"),
         Route("/alerts/{alert_id:int}/retry", alerts.retry, methods=["POST"], name="retry"),
         Route("/api/alerts", alerts.api_alerts, name="api_alerts"),

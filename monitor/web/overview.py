@@ -1,4 +1,4 @@
-"""The overview page (`/`) and `GET /api/sources`."""
+"""The overview page (`/`), `GET /api/sources` and `GET /api/channels`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from monitor.web.channels import FAILING_AFTER, channel_rows
 from monitor.web.render import page
 from monitor.web.sources import source_rows
 
@@ -23,10 +24,13 @@ def overview(request: Request) -> Response:
     # Plain (sync) endpoints: Starlette runs them in worker threads, off the event loop.
     state = request.app.state
     store, live = state.store, state.live()
-    today, week = _day_and_week(state.clock(), state.settings.timezone)
+    now = state.clock()
+    today, week = _day_and_week(now, state.settings.timezone)
     context = {
         "section": "overview",
         "sources": source_rows(store, live),
+        "channels": channel_rows(store, live, state.settings, now),
+        "failing_after": FAILING_AFTER,
         "live": live,
         "today": store.polls.activity(today),
         "week": store.polls.activity(week),
@@ -39,3 +43,9 @@ def overview(request: Request) -> Response:
 def api_sources(request: Request) -> JSONResponse:
     state = request.app.state
     return JSONResponse([r.to_json() for r in source_rows(state.store, state.live())])
+
+
+def api_channels(request: Request) -> JSONResponse:
+    state = request.app.state
+    rows = channel_rows(state.store, state.live(), state.settings, state.clock())
+    return JSONResponse([r.to_json() for r in rows])

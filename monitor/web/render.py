@@ -52,6 +52,7 @@ def templates(zone: str) -> Jinja2Templates:
     env.filters["iso"] = iso
     env.filters["path"] = path_part
     env.filters["seconds"] = seconds
+    env.filters["age"] = age
     env.filters["marked"] = marked  # a snippet with its highlights, escaped piece by piece
     return Jinja2Templates(env=env, context_processors=[_common])
 
@@ -79,6 +80,8 @@ STATUS_LABELS = {
     "never_polled": "never polled",
     "not_modified": "not modified",
     "error": "error",
+    "backlog": "backlog",
+    "idle": "idle",
 }
 
 
@@ -109,6 +112,21 @@ def seconds(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def age(value: float | None) -> str:
+    """A wait as people say it: '45 s', '12 min', '3 h 5 min', '2 d 4 h'; '' for none."""
+    if value is None:
+        return ""
+    whole = int(value)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, hours, days = whole // 60 % 60, whole // 3600 % 24, whole // 86400
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:

@@ -18,6 +18,7 @@ from monitor.settings import Settings
 from monitor.store import Store
 from monitor.web.app import create_app
 from monitor.web.auth import check_exposure
+from monitor.web.channels import channel_infos
 from monitor.web.state import Live
 
 log = logging.getLogger("monitor.web")
@@ -108,7 +109,11 @@ def _configured(settings: Settings) -> Live:
             str(err).splitlines()[0],
         )
         return Live()
-    return Live(sources=tuple(s.id for s in config.sources.sources), rules=len(config.rules))
+    return Live(
+        sources=tuple(s.id for s in config.sources.sources),
+        rules=len(config.rules),
+        channels=channel_infos(config.channels),
+    )
 
 
 def run_web(settings: Settings) -> None:
