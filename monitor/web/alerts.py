@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from monitor.alerts.base import safe_link
 from monitor.alerts.feedback import feedback_paths
-from monitor.store.browse import ALERT_STATUSES, AlertFilter, AlertView
+from monitor.store.browse import ALERT_STATUSES, AlertFilter, AlertView, Attempt
+from monitor.web.channels import error_text, secrets_of
 from monitor.web.params import PER_PAGE, day, page_number, pager, text
 from monitor.web.render import iso, page, path_part
 
@@ -50,6 +51,16 @@ def _href(alert: AlertView) -> str:
     return f"/documents/{path_part(alert.document_id)}"
 
 
+def _redact(found: list[AlertView], secrets: tuple[str, ...]) -> None:
+    """Channels' errors as the pages may show them: a webhook URL's path and query can be
+    its secret (see monitor.web.channels)."""
+    for alert in found:
+        alert.last_error = error_text(alert.last_error, secrets)
+        alert.history = [
+            Attempt(h.attempted_at, h.result, error_text(h.error, secrets)) for h in alert.history
+        ]
+
+
 def alerts(request: Request) -> Response:
     store = request.app.state.store
     chosen = _filter(request)
@@ -59,6 +70,7 @@ def alerts(request: Request) -> Response:
     retried = request.query_params.get("retried", "")
     settings = request.app.state.settings
     verdicts = store.feedback.verdicts([str(a.payload.get("id", "")) for a in found])
+    _redact(found, secrets_of(request.app.state.live()))
     context = {
         "section": "alerts",
         "alerts": [
@@ -121,6 +133,7 @@ def api_alerts(request: Request) -> JSONResponse:
     chosen = _filter(request)
     number = page_number(request)
     found, total = store.browse.alerts(chosen, (number - 1) * PER_PAGE, PER_PAGE)
+    _redact(found, secrets_of(request.app.state.live()))
     return JSONResponse(
         {
             "alerts": [alert_json(a) for a in found],

@@ -101,14 +101,30 @@ def channel_infos(channels: Mapping[str, ChannelOptions]) -> tuple[ChannelInfo, 
     return tuple(channel_info(name, options) for name, options in channels.items())
 
 
+def _cut(found: re.Match[str]) -> str:
+    url = found.group()
+    bare = url.rstrip(".,;:!?)]")  # the sentence's punctuation, not the URL's
+    return origin(bare) + url[len(bare) :]
+
+
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """An error fit to show: URLs cut to scheme and host, known secrets blanked, one line,
     at most ERROR_CHARS characters."""
-    for secret in secrets:
+    text = _URL.sub(_cut, text)
+    for secret in secrets:  # what remains of them outside a URL (a path, a token)
         text = text.replace(secret, HIDDEN)
-    text = _URL.sub(lambda m: origin(m.group()), text)
     text = one_line(text)
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + HIDDEN
+
+
+def secrets_of(live: Live) -> tuple[str, ...]:
+    """Every configured channel's secret parts, longest first (one channel's error may
+    name another's URL)."""
+    return tuple(sorted({s for c in live.channels for s in c.secrets}, key=len, reverse=True))
+
+
+def error_text(error: str | None, secrets: tuple[str, ...]) -> str | None:
+    return redact(error, secrets) if error else error
 
 
 # -- what the outbox says --------------------------------------------------------------
@@ -211,8 +227,7 @@ def channel_rows(store: Store, live: Live, settings: Settings, now: datetime) ->
     found = store.browse.channel_activity(list(infos), recent=FAILING_AFTER)
     names = list(infos) + sorted(set(found) - set(infos))
     limit = backlog_after(settings)
-    # Every channel's secrets, longest first: one channel's error may name another's URL.
-    secrets = tuple(sorted({s for c in live.channels for s in c.secrets}, key=len, reverse=True))
+    secrets = secrets_of(live)
     return [
         row(found[n], infos.get(n), n in infos or not infos, now, limit, secrets)
         for n in names

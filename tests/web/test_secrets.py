@@ -29,7 +29,9 @@ def test_no_secret_on_any_page(client: Client, web_store: Store) -> None:
     )
     log_in(c)
     seen: set[str] = set()
-    todo = deque(["/", "/api/sources", "/api/sources/state", "/login", "/healthz", "/nope"])
+    todo = deque(
+        ["/", "/api/sources", "/api/channels", "/api/sources/state", "/login", "/healthz", "/nope"]
+    )
     while todo and len(seen) < 300:
         path = todo.popleft()
         if path in seen or path.startswith("/static/"):
