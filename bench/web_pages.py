@@ -31,6 +31,7 @@ from monitor.store import Store
 from monitor.store.outbox import write_attempts
 from monitor.store.tables import outbox
 from monitor.web import Live, create_app
+from monitor.web.state import ChannelInfo
 
 COMMON = (
     "the of and to in a is that for on with as by at from said it was were be has have had "
@@ -159,10 +160,16 @@ def main() -> None:
             file=sys.stderr,
         )
         settings = Settings(database_url=database, config_dir=Path(tmp))  # type: ignore[call-arg]
-        live = Live(sources=tuple(f"source-{s:04d}" for s in range(args.sources)))
+        live = Live(
+            sources=tuple(f"source-{s:04d}" for s in range(args.sources)),
+            # "ops" has no alert: its last attempts are looked for through every attempt.
+            channels=(ChannelInfo("desk", "webhook"), ChannelInfo("ops", "email")),
+        )
         app = create_app(settings, store, lambda: live)
         pages = [
             ("overview", "/", 200),
+            ("channels (JSON)", "/api/channels", 200),
+            ("healthz", "/healthz", 200),
             ("source", f"/sources/{source_id}", 200),
             ("alerts", "/alerts", 200),
             ("alerts, filtered", "/alerts?rule=envoy&status=pending", 200),

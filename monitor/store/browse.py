@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -71,7 +71,7 @@ class AlertView:
     history: list[Attempt] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChannelActivity:
     """What the outbox says of one channel: its queue and its latest attempts."""
 
@@ -81,6 +81,7 @@ class ChannelActivity:
     dead: int = 0
     last_delivered: datetime | None = None
     recent: list[Attempt] = field(default_factory=list)  # newest first
+    has_alerts: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,33 @@ def _aware(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _attempts(channel: str) -> Select[Any]:
+    """The channel's attempts, newest first (joined through the outbox's primary key, read
+    backwards from the newest attempt: a LIMIT stops the scan early)."""
+    return (
+        select(alert_attempts.c.attempted_at, alert_attempts.c.result, alert_attempts.c.error)
+        .join(outbox, outbox.c.id == alert_attempts.c.alert_id)
+        .where(outbox.c.channel == channel)
+        .order_by(alert_attempts.c.id.desc())
+    )
+
+
+def _last_delivered(conn: Connection, channel: str, recent: list[Attempt]) -> datetime | None:
+    for attempt in recent:
+        if attempt.result == "delivered":
+            return attempt.attempted_at
+    found = conn.execute(
+        _attempts(channel).where(alert_attempts.c.result == "delivered").limit(1)
+    ).first()
+    if found is not None:
+        return found.attempted_at  # type: ignore[no-any-return]
+    # Alerts delivered before attempts were recorded (databases older than migration 0010).
+    latest = select(func.max(outbox.c.delivered_at)).where(
+        outbox.c.status == "delivered", outbox.c.channel == channel
+    )
+    return _aware(conn.execute(latest).scalar_one())
 
 
 class Browse:
@@ -200,40 +228,39 @@ class Browse:
     def channel_activity(
         self, channels: Collection[str] = (), recent: int = 3
     ) -> dict[str, ChannelActivity]:
-        """Each channel's queue and its `recent` latest attempts, newest first: the channels
-        named and every channel the outbox holds alerts for."""
-        pending = outbox.c.status == "pending"
+        """Each channel's queue, last delivery and `recent` latest attempts (newest first):
+        the channels named, and every channel the outbox holds alerts for.
+
+        Waiting and dead alerts are counted through the outbox's status index, and attempts
+        read newest first, so the cost follows the queue, not the whole history; only a
+        channel that never delivered has its attempts read through.
+        """
+        status = outbox.c.status
         waiting_since = func.coalesce(outbox.c.requeued_at, outbox.c.created_at)
-        totals = select(
-            outbox.c.channel,
-            func.count(case((pending, 1))),
-            func.min(case((pending, waiting_since))),
-            func.count(case((outbox.c.status == "dead", 1))),
-            func.max(outbox.c.delivered_at),
-        ).group_by(outbox.c.channel)
-        found: dict[str, ChannelActivity] = {}
         with self._connect() as conn:
-            for name, waiting, oldest, dead, delivered in conn.execute(totals):
-                found[name] = ChannelActivity(
-                    name, int(waiting), _aware(oldest), int(dead), _aware(delivered)
-                )
-            for name in channels:
-                found.setdefault(name, ChannelActivity(name))
+            found = {name: ChannelActivity(name) for name in channels}
+            for name in conn.execute(select(outbox.c.channel).distinct()).scalars():
+                found.setdefault(name, ChannelActivity(name)).has_alerts = True
+            for name, count, oldest in conn.execute(
+                select(outbox.c.channel, func.count(), func.min(waiting_since))
+                .where(status == "pending")
+                .group_by(outbox.c.channel)
+            ):
+                found[name].pending, found[name].oldest_pending = int(count), _aware(oldest)
+            for name, count in conn.execute(
+                select(outbox.c.channel, func.count())
+                .where(status == "dead")
+                .group_by(outbox.c.channel)
+            ):
+                found[name].dead = int(count)
             for name, activity in found.items():
-                # Newest attempts first, joined by the outbox's primary key: this stops after
-                # `recent` rows of the channel instead of reading every attempt.
-                rows = conn.execute(
-                    select(
-                        alert_attempts.c.attempted_at,
-                        alert_attempts.c.result,
-                        alert_attempts.c.error,
-                    )
-                    .join(outbox, outbox.c.id == alert_attempts.c.alert_id)
-                    .where(outbox.c.channel == name)
-                    .order_by(alert_attempts.c.id.desc())
-                    .limit(recent)
-                )
-                activity.recent.extend(Attempt(r.attempted_at, r.result, r.error) for r in rows)
+                if not activity.has_alerts:
+                    continue  # no attempts either: they are pruned with their alert
+                activity.recent = [
+                    Attempt(r.attempted_at, r.result, r.error)
+                    for r in conn.execute(_attempts(name).limit(recent))
+                ]
+                activity.last_delivered = _last_delivered(conn, name, activity.recent)
         return found
 
     # -- documents ------------------------------------------------------------------------

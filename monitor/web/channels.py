@@ -9,7 +9,7 @@ longer shows as slow polls: it shows here. A channel's status, the first that ap
 - `backlog`: its oldest waiting alert has waited longer than `backlog_after` (plus the
   channel's digest window): the next delivery runs should have sent it, so the channel is
   hung or far behind (a send that never returns records no attempt until it times out);
-- `idle`: no attempt recorded yet (nothing sent);
+- `idle`: nothing sent yet (no attempt recorded, no alert delivered);
 - `ok`.
 
 Errors are channels' own words, but a webhook's URL can hold its secret (a token in the
@@ -177,7 +177,7 @@ def status(
         return "failing"
     if waited is not None and waited > limit + (digest or 0):
         return "backlog"
-    if not recent:
+    if not recent and activity.last_delivered is None:
         return "idle"
     return "ok"
 

@@ -262,3 +262,15 @@ def test_redact_cuts_every_url_to_its_origin_and_caps_the_length() -> None:
 
 def test_the_backlog_threshold_follows_the_services_delivery_interval() -> None:
     assert DELIVERY_EVERY == service.DELIVERY_EVERY
+
+
+def test_alerts_delivered_before_attempts_were_recorded_still_count(
+    client: Client, web_store: Store
+) -> None:
+    """A database older than the attempts table: the outbox's delivery time is used."""
+    queue(web_store, NOW - timedelta(days=3), "ops")
+    delivered = NOW - timedelta(days=2)
+    with web_store.engine.begin() as conn:
+        conn.execute(update(outbox).values(status="delivered", delivered_at=delivered))
+    [ops] = client().get("/api/channels").json()
+    assert (ops["status"], ops["last_delivered"]) == ("ok", "2026-11-29T12:00:00Z")
