@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urldefrag
 
 from monitor.alerts.routing import alert_maker
@@ -29,8 +30,10 @@ from monitor.sources.article import extract_releases
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
 from monitor.store.store import AlertMaker, SeenItem
+from monitor.store.writer import PollWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -54,6 +57,16 @@ class PollContext:
     # Polls in a row an article page may fail for now (5xx, timeout) before its entry is
     # stored with the feed's text; a later re-check still replaces that with the page's.
     follow_attempts: int = 10
+    # Runs the store's reads and writes off the event loop, many polls per transaction
+    # (`run_sources` starts one when none is given; without one, the store is called inline).
+    writer: PollWriter | None = None
+
+
+async def _db(ctx: PollContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A store call: in the writer's thread when there is one, else here."""
+    if ctx.writer is None:
+        return fn(*args, **kwargs)
+    return await ctx.writer.call(fn, *args, **kwargs)
 
 
 @dataclass
@@ -340,7 +353,11 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
     if fetched.not_modified:
         result.status = "not_modified"
         if not ctx.dry_run:
-            store.record_poll(options.id, [], now=now, status="not_modified")
+            # Only the source's timestamps move: remembered here, written in batches.
+            if ctx.writer is not None:
+                ctx.writer.touch(options.id, now)
+            else:
+                store.record_poll(options.id, [], now=now, status="not_modified")
         return
     source = build(options)
     if isinstance(source, SnapshotSource):
@@ -351,8 +368,10 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
     )
     result.items = len(items)
     entries = _entries(items, result.item_errors)
-    known = store.seen_items(options.id, (e.key for e in entries))
-    _assign_identities(entries, known, lambda ids: store.url_claims(options.id, ids))
+    known = await _db(ctx, store.seen_items, options.id, [e.key for e in entries])
+    new_ids = [e.url_id for e in entries if e.key not in known and e.item.guid]
+    claimed = await _db(ctx, store.url_claims, options.id, new_ids) if new_ids else {}
+    _assign_identities(entries, known, lambda ids: claimed)
     fresh = [e for e in entries if e.key not in known or known[e.key].fingerprint != e.fingerprint]
     validators: dict[str, Validators | None] = {options.url: fetched.validators}
     follow = [e for e in entries if options.follow_links and not e.item.standalone]
@@ -382,22 +401,24 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
             seen[entry.key] = SeenItem(stored.fingerprint, entry.url_id, stored.by_guid)
     docs, partial = _normalize_all(options, found, now, seen, result.item_errors)
     alerts = alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None
-    result.baseline = ctx.baseline and _is_new(store, options.id)
+    result.baseline = ctx.baseline and await _db(ctx, _is_new, store, options.id)
     recent = _recent(now, options.alert_max_age_seconds)
     if result.baseline and alerts is not None:
         alerts = _only_recent(alerts, recent)
-    result.changes = store.record_poll(
-        options.id,
-        docs,
-        now=now,
-        seen=seen,
-        validators=validators,
-        partial=partial,
-        item_count=len(items),
-        dry_run=ctx.dry_run,
-        match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
-        alerts=alerts,
-    )
+    poll: dict[str, Any] = {
+        "now": now,
+        "seen": seen,
+        "validators": validators,
+        "partial": partial,
+        "item_count": len(items),
+        "dry_run": ctx.dry_run,
+        "match": ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
+        "alerts": alerts,
+    }
+    if ctx.writer is None:
+        result.changes = store.record_poll(options.id, docs, **poll)
+    else:
+        result.changes = await ctx.writer.record_poll(options.id, docs, **poll)
     if result.baseline:
         matched = [c.document for c in result.changes if c.matches]
         result.alerted = sum(1 for d in matched if recent(d))
@@ -440,7 +461,8 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         result.status, result.error = "error", f"internal error: {type(err).__name__}: {err}"
     if result.status == "error" and not ctx.dry_run:
         try:
-            ctx.store.record_failure(options.id, result.error or "", now=ctx.clock())
+            error, now = result.error or "", ctx.clock()
+            await _db(ctx, ctx.store.record_failure, options.id, error, now=now)
         except MonitorError as err:
             log.error(
                 "could not record failure of source %s: %s",
@@ -453,7 +475,17 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
 
 
 async def run_sources(sources: Iterable[SourceOptions], ctx: PollContext) -> list[PollResult]:
-    """Poll every source concurrently (the fetcher enforces per-host limits)."""
-    results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    """Poll every source concurrently (the fetcher enforces per-host limits); the store's
+    work goes to a writer thread (`PollWriter`) unless `ctx` has one already."""
+    sources = list(sources)
+    ctx.store.load_validators([s.url for s in sources])  # one query, not one per poll
+    own = ctx.writer is None
+    if own:
+        ctx = replace(ctx, writer=PollWriter(ctx.store))
+    try:
+        results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    finally:
+        if own and ctx.writer is not None:
+            await ctx.writer.aclose()
     ctx.store.flush()
     return results
