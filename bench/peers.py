@@ -308,43 +308,36 @@ def main() -> None:
     server.start()
     port = parent.recv()
     n = args.concurrency
+    print(
+        f"{args.feeds} feeds × {args.items} items on one loopback host, "
+        f"{args.latency * 1000:.0f} ms per response, ETag/304; each cycle a fresh process"
+    )
+    print(f"{'':<34} | {'cycle 1 (all new)':<30} | {'cycle 2 (304)':<30} | cycle 3 (1 new/feed)")
+    print(f"{'':<34} | {'wall / CPU / peak RSS':<30} |", flush=True)
+    table: dict[str, list[Cycle]] = {}
+
+    def add(label: str, cycles: list[Cycle]) -> None:
+        table[label] = cycles
+        print(row(label, cycles), flush=True)
+
+    theirs_label, ours_label = f"urlwatch 2.29 ({n} workers)", f"monitor ({n}/host, no delay)"
     try:
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             python = None
             if not args.no_urlwatch:
                 python = install_urlwatch(args.urlwatch_venv or tmp / "urlwatch-venv")
-            table: dict[str, list[Cycle]] = {}
             if python is not None:
-                table[f"urlwatch 2.29 ({n} workers)"] = urlwatch_cycles(
-                    python, port, args.feeds, tmp, n
-                )
-            table[f"monitor ({n}/host, no delay)"] = monitor_cycles(
-                port,
-                args.feeds,
-                tmp,
-                f"monitor-{n}",
-                {"MONITOR_HOST_CONCURRENCY": str(n), "MONITOR_HOST_DELAY": "0"},
-            )
+                add(theirs_label, urlwatch_cycles(python, port, args.feeds, tmp, n))
+            env = {"MONITOR_HOST_CONCURRENCY": str(n), "MONITOR_HOST_DELAY": "0"}
+            add(ours_label, monitor_cycles(port, args.feeds, tmp, f"monitor-{n}", env))
+            if theirs_label in table:
+                print(ratios(f"monitor / urlwatch ({n})", table[ours_label], table[theirs_label]))
             if not args.no_defaults:
-                table["monitor (defaults)"] = monitor_cycles(
-                    port, args.feeds, tmp, "monitor-defaults", {}
-                )
+                add("monitor (defaults)", monitor_cycles(port, args.feeds, tmp, "defaults", {}))
     finally:
         parent.send("done")
         server.join(timeout=30)
-    print(
-        f"{args.feeds} feeds × {args.items} items on one loopback host, "
-        f"{args.latency * 1000:.0f} ms per response, ETag/304; each cycle a fresh process"
-    )
-    print(f"{'':<34} | {'cycle 1 (all new)':<30} | {'cycle 2 (304)':<30} | cycle 3 (1 new/feed)")
-    print(f"{'':<34} | {'wall / CPU / peak RSS':<30} |")
-    for label, cycles in table.items():
-        print(row(label, cycles))
-    if python is not None:
-        theirs = table[f"urlwatch 2.29 ({n} workers)"]
-        ours = table[f"monitor ({n}/host, no delay)"]
-        print(ratios(f"monitor / urlwatch ({n})", ours, theirs))
 
 
 if __name__ == "__main__":

@@ -309,6 +309,8 @@ class Service:
             )
             return
         self.in_force = in_force
+        if self.fetcher is not None:
+            self.fetcher.set_hosts(config.sources.host_policies())
         self._schedule_sources()
         self._stamp = stamp
         self.metrics.reloads.labels("ok").inc()
@@ -406,7 +408,7 @@ class Service:
         loop.set_default_executor(ThreadPoolExecutor(LOOP_THREADS, thread_name_prefix="loop"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
-        self.fetcher = Fetcher(self.settings)
+        self.fetcher = Fetcher(self.settings, hosts=self.config.sources.host_policies())
         self.writer = PollWriter(self.store)
         self.store.load_validators(s.url for s in self.config.sources.sources)
         self._schedule_sources()

@@ -183,6 +183,7 @@ def check(state: State) -> None:
         warnings.append(f"warning: {config.off_warning()}")
     for warning in warnings:
         click.echo(warning, err=True)
+
     def count(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -209,7 +210,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     store = state.store()
 
     async def poll() -> list[Any]:
-        async with Fetcher(state.settings) as fetcher:
+        async with Fetcher(state.settings, hosts=config.sources.host_policies()) as fetcher:
             ctx = PollContext(
                 fetcher=fetcher,
                 store=store,
