@@ -19,6 +19,7 @@ peak RSS ≤ 100 MB.
 
     python bench/peers.py [--feeds 1000] [--items 20] [--latency 0.1] [--concurrency 50]
                           [--no-urlwatch] [--no-defaults] [--urlwatch-venv DIR]
+                          [--profile DIR]
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ def set_version(port: int, version: int) -> None:
     urllib.request.urlopen(f"http://127.0.0.1:{port}/_version/{version}", timeout=10).read()
 
 
+PROFILE: Path | None = None  # --profile: pyinstrument reports of monitor's cycles go here
+
+
 def monitor_cycles(
     port: int, feeds: int, tmp: Path, name: str, extra_env: dict[str, str]
 ) -> list[Cycle]:
@@ -204,11 +208,13 @@ def monitor_cycles(
         [sys.executable, "-m", "monitor", "db", "upgrade"], env=env, check=True, capture_output=True
     )
     cycles = []
-    for version in (0, 0, 1):
+    for number, version in enumerate((0, 0, 1), 1):
         set_version(port, version)
-        cycles.append(
-            run_measured([sys.executable, "-m", "monitor", "once"], env, work / "once.log")
-        )
+        argv = [sys.executable, "-m", "monitor", "once"]
+        if PROFILE is not None:
+            report = PROFILE / f"{name}-cycle{number}.txt"
+            argv[1:2] = ["-m", "pyinstrument", "-r", "text", "-o", str(report), "-m"]
+        cycles.append(run_measured(argv, env, work / "once.log"))
     set_version(port, 0)
     return cycles
 
@@ -300,7 +306,12 @@ def main() -> None:
     parser.add_argument(
         "--urlwatch-venv", type=Path, help="reuse (or create) urlwatch's virtualenv here"
     )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="profile monitor's cycles (pyinstrument)"
+    )
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=serve, args=(args.feeds, args.items, args.latency, child)
