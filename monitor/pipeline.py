@@ -111,6 +111,10 @@ class _Followed:
     pending: bool = False
 
 
+def body_hash(content: bytes) -> str:
+    return hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
 def item_key(item: RawItem) -> str:
     """Identity of a feed/listing entry within its source (releases of one page watched as
     a source are told apart by their anchors)."""
@@ -343,14 +347,21 @@ def _normalize_all(
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
     store, now = ctx.store, ctx.clock()
+    last = store.validators(options.url)
     fetched: FetchResult = await ctx.fetcher.fetch(
         options.url,
-        store.validators(options.url),
+        last,
         allow_private=options.allow_private,
         configured=True,
         max_bytes=options.max_bytes,
     )
-    if fetched.not_modified:
+    unchanged = fetched.not_modified
+    if not unchanged:
+        fetched.validators.body_hash = body_hash(fetched.content)
+        # The very bytes of the last poll stored in full (a server without validators, or
+        # one that ignores them): nothing to parse, nothing new.
+        unchanged = last is not None and last.body_hash == fetched.validators.body_hash
+    if unchanged:
         result.status = "not_modified"
         if not ctx.dry_run:
             # Only the source's timestamps move: remembered here, written in batches.

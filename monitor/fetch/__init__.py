@@ -54,6 +54,9 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    # A digest of the body last read in full (kept in memory only): a server that answers
+    # 200 with the same bytes again costs a hash, not a parse.
+    body_hash: str | None = field(default=None, compare=False)
 
 
 @dataclass

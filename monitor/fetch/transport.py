@@ -113,6 +113,8 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         )
 
     async def _forget_idle(self) -> None:
+        if len(self._pools) <= self._max_hosts:
+            return  # the usual case: no copy of the pool list on every request
         for key in list(self._pools):  # least recently used first
             if len(self._pools) <= self._max_hosts:
                 return
