@@ -34,6 +34,7 @@ from monitor.store.writer import PollWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IN_PROCESS = 64  # polls parsed but not yet committed, at most (`run_sources`)
 
 
 def utcnow() -> datetime:
@@ -60,6 +61,12 @@ class PollContext:
     # Runs the store's reads and writes off the event loop, many polls per transaction
     # (`run_sources` starts one when none is given; without one, the store is called inline).
     writer: PollWriter | None = None
+    # Results keep each document's identity, title, URL and dates but drop its text once
+    # stored (a cycle's report needs no more): memory stays flat over thousands of sources.
+    lean_results: bool = False
+    # Polls between their fetch and their commit at once (`run_sources` sets it): parsed
+    # entries and documents of at most this many polls are in memory; fetches go on.
+    in_process: asyncio.Semaphore | None = None
 
 
 async def _db(ctx: PollContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -370,6 +377,25 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
             else:
                 store.record_poll(options.id, [], now=now, status="not_modified")
         return
+    if ctx.in_process is None:
+        await _process(options, ctx, result, fetched, now)
+    else:
+        async with ctx.in_process:
+            await _process(options, ctx, result, fetched, now)
+    if ctx.lean_results:
+        for change in result.changes:
+            change.document.body = change.document.summary = ""
+
+
+async def _process(
+    options: SourceOptions,
+    ctx: PollContext,
+    result: PollResult,
+    fetched: FetchResult,
+    now: datetime,
+) -> None:
+    """Parse, follow, normalise, match and store what a poll fetched."""
+    store = ctx.store
     source = build(options)
     if isinstance(source, SnapshotSource):
         await poll_snapshot(source, fetched, ctx, result)
@@ -493,6 +519,8 @@ async def run_sources(sources: Iterable[SourceOptions], ctx: PollContext) -> lis
     own = ctx.writer is None
     if own:
         ctx = replace(ctx, writer=PollWriter(ctx.store))
+    if ctx.in_process is None:
+        ctx = replace(ctx, in_process=asyncio.Semaphore(IN_PROCESS))
     try:
         results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
     finally:

@@ -217,6 +217,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
                 dry_run=dry_run,
                 executor=executor,
                 rules=config.rules.with_frequencies(word_frequencies(store.sample_documents())),
+                lean_results=True,  # the report shows titles and links, not texts
             )
             return await run_sources(sources, ctx)
 
