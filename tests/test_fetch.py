@@ -514,3 +514,39 @@ def test_a_host_listed_under_hosts_has_its_own_politeness(tmp_path: Path) -> Non
     slow = sorted(t for host, t in sent if host == "slow.example")
     gaps = [b - a for a, b in zip(slow, slow[1:], strict=False)]
     assert len(gaps) == 2 and all(gap >= 0.29 for gap in gaps), gaps
+
+
+def test_304s_keep_their_connection_alive(settings: Settings) -> None:
+    # A conditional re-poll answered 304 must not cost a new TCP connection each time.
+    connections = 0
+
+    async def run() -> list[int]:
+        closed = asyncio.Event()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while await reader.readline():
+                    while (await reader.readline()) not in (b"\r\n", b""):
+                        pass
+                    writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\n\r\n')
+                    await writer.drain()
+            finally:
+                writer.close()
+                await writer.wait_closed()
+                closed.set()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            async with Fetcher(settings) as fetcher:
+                url = f"http://127.0.0.1:{port}/feed"
+                statuses = [
+                    (await fetcher.fetch(url, Validators(etag='"a"'))).status for _ in range(5)
+                ]
+            await asyncio.wait_for(closed.wait(), 10)
+        return statuses
+
+    assert asyncio.run(run()) == [304] * 5
+    assert connections == 1

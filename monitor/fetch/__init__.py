@@ -381,6 +381,10 @@ class Fetcher:
     async def _read(self, response: httpx.Response, cap: int) -> FetchResult:
         status = response.status_code
         if status == 304:
+            # Read to its (empty) end: a response closed unread takes its connection with
+            # it, and every 304 would then pay for a new TCP connection.
+            async for _ in _raw(response):
+                pass
             return FetchResult(url=str(response.url), status=304)
         if status == 429 or status >= 500:
             raise TransientFetchError(
