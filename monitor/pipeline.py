@@ -29,6 +29,7 @@ from monitor.sources import SnapshotSource, SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
+from monitor.store.polls import PollRecord
 from monitor.store.store import AlertMaker, SeenItem
 from monitor.store.writer import PollWriter
 
@@ -362,6 +363,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         configured=True,
         max_bytes=options.max_bytes,
     )
+    result.http_status = fetched.status
     unchanged = fetched.not_modified
     if not unchanged:
         fetched.validators.body_hash = body_hash(fetched.content)
@@ -372,10 +374,18 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         result.status = "not_modified"
         if not ctx.dry_run:
             # Only the source's timestamps move: remembered here, written in batches.
+            record = PollRecord(options.id, now, "not_modified", result.elapsed(), fetched.status)
             if ctx.writer is not None:
-                ctx.writer.touch(options.id, now)
+                ctx.writer.touch(record)
             else:
-                store.record_poll(options.id, [], now=now, status="not_modified")
+                store.record_poll(
+                    options.id,
+                    [],
+                    now=now,
+                    status="not_modified",
+                    duration=record.duration,
+                    http_status=fetched.status,
+                )
         return
     if ctx.in_process is None:
         await _process(options, ctx, result, fetched, now)
@@ -448,6 +458,8 @@ async def _process(
         "validators": validators,
         "partial": partial,
         "item_count": len(items),
+        "duration": result.elapsed(),
+        "http_status": result.http_status,
         "dry_run": ctx.dry_run,
         "match": ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
         "alerts": alerts,
@@ -491,6 +503,7 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         await _poll(options, ctx, result)
     except (MonitorError, FetchError) as err:
         result.status, result.error = "error", str(err) or type(err).__name__
+        result.http_status = getattr(err, "http_status", None) or result.http_status
     except Exception as err:  # noqa: BLE001 - a bug in one source must not stop the others
         log.exception(
             "unexpected error polling source %s", options.id, extra={"source": options.id}
@@ -498,8 +511,15 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         result.status, result.error = "error", f"internal error: {type(err).__name__}: {err}"
     if result.status == "error" and not ctx.dry_run:
         try:
-            error, now = result.error or "", ctx.clock()
-            await _db(ctx, ctx.store.record_failure, options.id, error, now=now)
+            await _db(
+                ctx,
+                ctx.store.record_failure,
+                options.id,
+                result.error or "",
+                now=ctx.clock(),
+                duration=result.elapsed(),
+                http_status=result.http_status,
+            )
         except MonitorError as err:
             log.error(
                 "could not record failure of source %s: %s",

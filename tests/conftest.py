@@ -134,3 +134,9 @@ def poll(
 
 def by_source(results: list[PollResult]) -> dict[str, PollResult]:
     return {r.source_id: r for r in results}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: while its session fixture lives, Playwright's sync API keeps
+    an event loop running in the main thread, and every later asyncio.run() would fail."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))

@@ -387,12 +387,16 @@ class Fetcher:
                 pass
             return FetchResult(url=str(response.url), status=304)
         if status == 429 or status >= 500:
-            raise TransientFetchError(
+            err: FetchError = TransientFetchError(
                 f"HTTP {status} {response.reason_phrase}".strip(),
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
+            err.http_status = status
+            raise err
         if status != 200:
-            raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+            err = FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+            err.http_status = status
+            raise err
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response of {_size(int(declared))} exceeds the {_size(cap)} cap")

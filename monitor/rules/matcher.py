@@ -28,7 +28,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Protocol
 
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
@@ -42,6 +43,14 @@ Span = tuple[str, int, int]  # field, first token, end token (exclusive)
 # A NEAR candidate: its span, plus the token ranges its words occupy inside that span.
 _Hit = tuple[str, int, int, tuple[tuple[int, int], ...]]
 _PARAGRAPH = re.compile(r"\n\s*\n")  # as snippets.sentence_spans ends a paragraph
+
+
+class Gate(Protocol):
+    """A learned decision on the documents a rule's query matched (see `learn`)."""
+
+    def score(self, document: Document) -> float: ...
+
+    def accepts(self, document: Document) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,13 @@ class Rule:
     on_update: OnUpdate = "new-match"
     line: int = 0  # where rules.yaml defines it, for messages
     exclude: frozenset[str] = frozenset()  # moods whose hits do not count (mood.MOODS)
+    learn: bool = False  # `learn: true`: a classifier decides among the query's matches
+    # The trained classifier (learn.with_classifiers), when the rule has enough labels.
+    classifier: Gate | None = field(default=None, compare=False, repr=False)
+
+    def accepts(self, document: Document) -> bool:
+        """Whether the rule's classifier (if any) keeps a document its query matched."""
+        return self.classifier is None or self.classifier.accepts(document)
 
     def applies_to(self, doc: Document) -> bool:
         if self.sources and not any(fnmatch.fnmatchcase(doc.source_id, g) for g in self.sources):
@@ -442,6 +458,11 @@ class RuleSet:
         self.lists: dict[str, Node] = dict(lists or {})
         # Optional channels that are off (channels.yaml): their alerts are not queued.
         self.channels_off: frozenset[str] = frozenset()
+        # Labelled sets named by rules.yaml's `labelled:` (tuning) and the held-out sets
+        # beside them, which are never trained or tuned on.
+        self.labelled: tuple[Path, ...] = ()
+        self.heldout: tuple[Path, ...] = ()
+        self._frequencies = frequencies
         triggers = _Triggers(frequencies)
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[tuple[str, list[int]]]] = {}
@@ -465,8 +486,16 @@ class RuleSet:
         """The same rules compiled with word statistics (e.g. from the stored documents)."""
         if not frequencies:
             return self
-        compiled = RuleSet(self.rules, self.lists, frequencies)
+        return self._copy(self.rules, frequencies)
+
+    def replaced(self, rules: Iterable[Rule]) -> RuleSet:
+        """These rules compiled like this set (e.g. with classifiers attached)."""
+        return self._copy(rules, self._frequencies)
+
+    def _copy(self, rules: Iterable[Rule], frequencies: Frequencies | None) -> RuleSet:
+        compiled = RuleSet(rules, self.lists, frequencies)
         compiled.channels_off = self.channels_off
+        compiled.labelled, compiled.heldout = self.labelled, self.heldout
         return compiled
 
     def get(self, rule_id: str) -> Rule | None:
@@ -492,7 +521,9 @@ class RuleSet:
         return [
             self.rules[i]
             for i in self._candidates(doc)
-            if self.rules[i].applies_to(document) and _true_of(self.rules[i], doc)
+            if self.rules[i].applies_to(document)
+            and _true_of(self.rules[i], doc)
+            and self.rules[i].accepts(document)
         ]
 
     def match(self, document: Document, previous: Document | None = None) -> list[Match]:
@@ -581,3 +612,11 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         highlights=highlights,
         positions=sorted(positions),
     )
+
+
+def required_words(rule: Rule) -> frozenset[str] | None:
+    """Words (or word beginnings, for truncations) of which a document must contain one
+    for `rule` to match, as `tokens.words` folds them; None when there is no such set (a
+    query that is only a NOT). Lets a search skip documents without reading them."""
+    trigger = _Triggers(None).of(rule.ast)
+    return None if trigger is None else frozenset(text for _, text in trigger)

@@ -48,7 +48,7 @@ _CONDITION = re.compile(
 )
 # A modal or a deliberation before the hit, within its clause.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:would|could|might|should|consider\w*|weigh\w*|mull\w*|threat\w*|possib\w*"
+    r"\b(?:would|could|might|should|consider\w*|weigh\w*|mull\w*|threaten\w*|possib\w*"
     r"|potential\w*|(?:prepared|willing|ready|open) to|hope\w*|whether)\b",
     _WORDS,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,9 +41,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.browse import Browse
+from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
+from monitor.store.polls import PollLog, PollRecord, Polls
 from monitor.store.tables import (
+    alert_attempts,
     document_versions,
     documents,
     http_cache,
@@ -59,7 +64,7 @@ AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0011"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -136,9 +141,13 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
+        self.polls = Polls(engine)
+        self._poll_log = PollLog()
+        self.browse = Browse(engine)  # what the web pages read
+        self.feedback = FeedbackStore(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
-        self._touched: dict[str, datetime] = {}
+        self._touched: dict[str, PollRecord] = {}
         self._touched_since = 0.0
         # Polls may be recorded from a writer thread (monitor.store.writer) while the event
         # loop's thread records others: the batched timestamps are shared between them.
@@ -357,7 +366,15 @@ class Store:
         """
         if _only_touch(kwargs, docs):
             if not kwargs.get("dry_run"):
-                self._touch(source_id, kwargs["now"])
+                self._touch(
+                    PollRecord(
+                        source_id,
+                        kwargs["now"],
+                        "not_modified",
+                        kwargs.get("duration"),
+                        kwargs.get("http_status"),
+                    )
+                )
             return []
         with self._transaction() as conn:
             changes = self._record_in(conn, source_id, docs, **kwargs)
@@ -419,6 +436,8 @@ class Store:
         partial: Collection[str] = (),
         item_count: int | None = None,
         status: str = "ok",
+        duration: float | None = None,
+        http_status: int | None = None,
         dry_run: bool = False,
         match: Matcher | None = None,
         alerts: AlertMaker | None = None,
@@ -461,18 +480,31 @@ class Store:
         if validators:
             self._write_validators(conn, validators, now)
         self._write_state(conn, source_id, now, status=status, error=None, item_count=item_count)
+        counts = Counter(c.change for c in changes)
+        record = PollRecord(
+            source_id,
+            now,
+            status,
+            duration,
+            http_status,
+            new=counts["new"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            item_count=item_count,
+        )
+        self._poll_log.write(conn, [record])
         return changes
 
-    def _touch(self, source_id: str, now: datetime) -> None:
-        if self.touch(source_id, now):
+    def _touch(self, record: PollRecord) -> None:
+        if self.touch(record):
             self.flush()
 
-    def touch(self, source_id: str, now: datetime) -> bool:
+    def touch(self, record: PollRecord) -> bool:
         """Remember a poll answered 304 (in memory); True when the batch is due for `flush`."""
         with self._lock:
             if not self._touched:
                 self._touched_since = time.monotonic()
-            self._touched[source_id] = now
+            self._touched[record.source_id] = record
             return (
                 len(self._touched) >= _TOUCH_BATCH
                 or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
@@ -485,7 +517,7 @@ class Store:
             touched, self._touched = self._touched, {}
         if not touched:
             return
-        rows = [{"sid": source_id, "now": when} for source_id, when in touched.items()]
+        rows = [{"sid": source_id, "now": r.started_at} for source_id, r in touched.items()]
         statement = (
             update(source_state)
             .where(source_state.c.source_id == bindparam("sid"))
@@ -498,20 +530,28 @@ class Store:
             )
         )
         with self._transaction() as conn:
-            if conn.execute(statement, rows).rowcount == len(rows):
-                return
-            have: set[str] = set()
-            for chunk in _chunks(list(touched)):
-                have.update(
-                    conn.execute(
-                        select(source_state.c.source_id).where(source_state.c.source_id.in_(chunk))
-                    ).scalars()
+            if conn.execute(statement, rows).rowcount != len(rows):
+                self._insert_missing_states(conn, touched)
+            self._poll_log.write(conn, list(touched.values()))
+
+    def _insert_missing_states(self, conn: Connection, touched: dict[str, PollRecord]) -> None:
+        have: set[str] = set()
+        for chunk in _chunks(list(touched)):
+            have.update(
+                conn.execute(
+                    select(source_state.c.source_id).where(source_state.c.source_id.in_(chunk))
+                ).scalars()
+            )
+        for source_id, record in touched.items():
+            if source_id not in have:
+                self._write_state(
+                    conn,
+                    source_id,
+                    record.started_at,
+                    status="not_modified",
+                    error=None,
+                    item_count=None,
                 )
-            for source_id, when in touched.items():
-                if source_id not in have:
-                    self._write_state(
-                        conn, source_id, when, status="not_modified", error=None, item_count=None
-                    )
 
     def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
         """Take this period's poll of a source; False if a replica started one < min_gap ago.
@@ -567,19 +607,31 @@ class Store:
                     document_versions.c.version < latest,
                 )
             ).rowcount
-            alerts = conn.execute(
-                outbox.delete().where(
-                    outbox.c.status.in_(["delivered", "dead"]), outbox.c.created_at < before
+            old_alerts = outbox.c.status.in_(["delivered", "dead"]) & (outbox.c.created_at < before)
+            conn.execute(
+                alert_attempts.delete().where(
+                    alert_attempts.c.alert_id.in_(select(outbox.c.id).where(old_alerts))
                 )
-            ).rowcount
+            )
+            alerts = conn.execute(outbox.delete().where(old_alerts)).rowcount
         return int(versions), int(alerts)
 
-    def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
-        """Count a failed poll against the source."""
+    def record_failure(
+        self,
+        source_id: str,
+        error: str,
+        *,
+        now: datetime,
+        duration: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """Count a failed poll against the source (and add it to the poll history)."""
         with self._lock:
             self._touched.pop(source_id, None)
+        record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
+            self._poll_log.write(conn, [record])
 
     def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -874,10 +926,19 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
 
-    def source_states(self) -> dict[str, SourceState]:
-        self.flush()
+    def source_states(
+        self, *, flush: bool = True, source_id: str | None = None
+    ) -> dict[str, SourceState]:
+        """Every source's state (or one's); `flush=False` for readers in other threads (the
+        web pages), which leave batched 304 polls to the poller (their state is then up to
+        5 s old)."""
+        if flush:
+            self.flush()
+        query = select(source_state)
+        if source_id is not None:
+            query = query.where(source_state.c.source_id == source_id)
         with self._transaction() as conn:
-            rows = conn.execute(select(source_state)).all()
+            rows = conn.execute(query).all()
         return {row.source_id: SourceState(**row._mapping) for row in rows}
 
     def document(self, doc_id: str, version: int | None = None) -> Document | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from monitor.models import Document, StoredChange
+from monitor.store.polls import PollRecord
 from monitor.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ class PollWriter:
         """`Store.record_poll`, batched with the polls recorded at about the same time."""
         return await self._submit(poll=(source_id, docs, kwargs))  # type: ignore[no-any-return]
 
-    def touch(self, source_id: str, now: Any) -> None:
+    def touch(self, record: PollRecord) -> None:
         """A poll answered 304: remembered in memory, written with others later (no wait)."""
-        if self.store.touch(source_id, now) and not self._closed:
+        if self.store.touch(record) and not self._closed:
             self._jobs.put(_Job(None, None, call=self.store.flush))
 
     async def _submit(self, **job: Any) -> Any:
