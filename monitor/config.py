@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from monitor.alerts import REGISTRY as CHANNEL_TYPES
 from monitor.alerts import ChannelOptions
 from monitor.errors import ConfigError
+from monitor.hosts import HostPolicy
 from monitor.rules.learn import INSTALL_HINT, sklearn_missing
 from monitor.rules.matcher import OnUpdate, Rule, RuleSet
 from monitor.rules.mood import MOODS
@@ -135,7 +136,8 @@ def load_yaml(file: Path) -> LoadedYaml:
     before anything walks the document.
     """
     text = _read_config_text(file)
-    loader = yaml.SafeLoader(text)
+    # libyaml when present: ~10× faster on a sources.yaml of 1,000 sources.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         lines: dict[Path_, int] = {}
@@ -194,12 +196,28 @@ def _describe(err: Any, model: type[BaseModel]) -> str:
     return f"'{field}': {message}" if field else message
 
 
+class HostOptions(BaseModel):
+    """Politeness towards one host (`hosts:` in sources.yaml); unset: the MONITOR_HOST_* value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int | None = Field(default=None, ge=1)  # requests at once
+    delay: float | None = Field(default=None, ge=0)  # seconds between request starts
+
+    def policy(self) -> HostPolicy:
+        return HostPolicy(self.concurrency, self.delay)
+
+
 class SourcesConfig(BaseModel):
     """The validated content of sources.yaml."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     sources: list[SourceOptions]
+    hosts: dict[str, HostOptions] = Field(default_factory=dict)
+
+    def host_policies(self) -> dict[str, HostPolicy]:
+        return {host: options.policy() for host, options in self.hosts.items()}
 
     def get(self, source_id: str) -> SourceOptions:
         for source in self.sources:
@@ -247,9 +265,36 @@ def parse_sources(loaded: LoadedYaml) -> SourcesConfig:
             continue
         seen[source.id] = line
         sources.append(source)
+    hosts = _parse_hosts(loaded, errors)
     if errors:
         raise ConfigError(errors)
-    return SourcesConfig(sources=sources)
+    return SourcesConfig(sources=sources, hosts=hosts)
+
+
+def _parse_hosts(loaded: LoadedYaml, errors: list[str]) -> dict[str, HostOptions]:
+    """`hosts:` — per-host politeness, e.g. `www.state.gov: {concurrency: 2, delay: 1}`."""
+    file, data = loaded.file, loaded.data.get("hosts")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        errors.append(
+            f"{file}:{loaded.line_of(('hosts',))}: 'hosts' must map host names to "
+            "{concurrency: N, delay: SECONDS}"
+        )
+        return {}
+    hosts: dict[str, HostOptions] = {}
+    for name, entry in data.items():
+        host = str(name).strip().lower()
+        where = f"{file}:{loaded.line_of(('hosts', name))}: host '{name}'"
+        if not host or "/" in host or " " in host:
+            errors.append(f"{where}: expected a host name (with ':port' if not the default)")
+            continue
+        try:
+            hosts[host] = HostOptions.model_validate(entry or {})
+        except ValidationError as err:
+            for item in err.errors():
+                errors.append(f"{where}: {_describe(item, HostOptions)}")
+    return hosts
 
 
 class RuleSpec(BaseModel):

@@ -46,6 +46,7 @@ from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings, config_problems
 from monitor.sources import SourceOptions
 from monitor.store import SourceState, Store
+from monitor.store.writer import PollWriter
 from monitor.web import Live, create_app
 from monitor.web.channels import channel_infos
 from monitor.web.healthz import health
@@ -107,6 +108,7 @@ class Service:
         self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.fetcher: Fetcher | None = None
+        self.writer: PollWriter | None = None  # the store's work, off the event loop
         self.in_force = self._build(config)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
@@ -184,18 +186,21 @@ class Service:
         in_force = self.in_force  # one config for the whole poll, even if a reload swaps it
         sources = in_force.config.sources.sources
         source = next((s for s in sources if s.id == source_id), None)
-        if source is None or self.fetcher is None:
+        if source is None or self.fetcher is None or self.writer is None:
             return
         gap = (source.interval_seconds or 60) * 0.5
-        if not self.store.claim_poll(source_id, self.holder, datetime.now(UTC), gap):
+        claim = self.store.claim_poll
+        if not await self.writer.call(claim, source_id, self.holder, datetime.now(UTC), gap):
             log.debug(
                 "source %s: polled by another replica this period",
                 source_id,
                 extra={"source": source_id},
             )
             return
-        before = self.store.source_state(source_id)
-        ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=in_force.rules)
+        before = await self.writer.call(self.store.source_state, source_id)
+        ctx = PollContext(
+            fetcher=self.fetcher, store=self.store, rules=in_force.rules, writer=self.writer
+        )
         async with self._polls:  # bounds memory and sockets when many sources are due
             result = await run_source(source, ctx)
         self._check_health(source, before, result)
@@ -301,6 +306,8 @@ class Service:
             )
             return
         self.in_force = in_force
+        if self.fetcher is not None:
+            self.fetcher.set_hosts(config.sources.host_policies())
         self._schedule_sources()
         self._stamp = stamp
         self.metrics.reloads.labels("ok").inc()
@@ -376,7 +383,9 @@ class Service:
         loop.set_default_executor(ThreadPoolExecutor(LOOP_THREADS, thread_name_prefix="loop"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
-        self.fetcher = Fetcher(self.settings)
+        self.fetcher = Fetcher(self.settings, hosts=self.config.sources.host_policies())
+        self.writer = PollWriter(self.store)
+        self.store.load_validators(s.url for s in self.config.sources.sources)
         self._schedule_sources()
         delivery = asyncio.create_task(self._delivery_loop(), name="delivery")
         self.scheduler.add_job(
@@ -415,7 +424,9 @@ class Service:
         while self._in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         for task in list(self._in_flight):
-            task.cancel()  # a cancelled poll commits nothing: its transaction never began
+            # A cancelled poll commits nothing, unless its batch was already being written
+            # (then all of it is committed: documents, seen entries and alerts together).
+            task.cancel()
         delivery.cancel()  # waiting for its next tick, or cancelled just above
         with contextlib.suppress(asyncio.CancelledError):
             await delivery
@@ -423,6 +434,7 @@ class Service:
         if self._http is not None:
             await self._http.stop()
         await self.fetcher.aclose()
+        await self.writer.aclose()
         self.store.close()
         log.info("stopped")
 

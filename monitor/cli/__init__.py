@@ -213,6 +213,7 @@ def check(state: State) -> None:
         warnings.append(f"warning: {config.off_warning()}")
     for warning in warnings:
         click.echo(warning, err=True)
+
     def count(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -256,13 +257,14 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     )
 
     async def poll() -> list[Any]:
-        async with Fetcher(state.settings) as fetcher:
+        async with Fetcher(state.settings, hosts=config.sources.host_policies()) as fetcher:
             ctx = PollContext(
                 fetcher=fetcher,
                 store=store,
                 dry_run=dry_run,
                 executor=executor,
                 rules=rules,
+                lean_results=True,  # the report shows titles and links, not texts
             )
             return await run_sources(sources, ctx)
 

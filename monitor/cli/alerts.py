@@ -223,8 +223,7 @@ def alerts_feedback(state: State, alert: str, verdict: str) -> None:
     found = store.feedback.alert(alert.strip().strip("<>").split("@")[0])
     if found is None:
         raise MonitorError(
-            f"No alert '{alert}' (give its ID from `monitor alerts`, or 8+ characters of "
-            "its key)"
+            f"No alert '{alert}' (give its ID from `monitor alerts`, or 8+ characters of its key)"
         )
     vote = Vote(found.key, found.rule_id, found.document_id, VERDICT_OF[verdict], "cli")
     before = store.feedback.verdict(found.key)

@@ -61,8 +61,7 @@ def load_labelled(path: Path) -> list[Labelled]:
         raise ConfigError(f"{path}: cannot read this labelled set: {err}") from None
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ConfigError(
-            f"{path}: not a labelled set (a list of items with id, title, body and expect): "
-            f"{err}"
+            f"{path}: not a labelled set (a list of items with id, title, body and expect): {err}"
         ) from None
 
 

@@ -10,11 +10,12 @@ release that a first source reported: recorded, never a new version).
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    bindparam,
     create_engine,
     event,
     func,
@@ -120,6 +122,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _only_touch(kwargs: Mapping[str, Any], docs: list[Document]) -> bool:
+    """A poll answered 304: it only moves the source's timestamps (written in batches)."""
+    return (
+        kwargs.get("status") == "not_modified"
+        and not docs
+        and not kwargs.get("seen")
+        and not kwargs.get("validators")
+    )
+
+
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -139,6 +151,9 @@ class Store:
         # Polls answered 304 only move timestamps: their state is written in batches.
         self._touched: dict[str, PollRecord] = {}
         self._touched_since = 0.0
+        # Polls may be recorded from a writer thread (monitor.store.writer) while the event
+        # loop's thread records others: the batched timestamps are shared between them.
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, database_url: str, *, migrate: bool = True) -> Store:
@@ -231,6 +246,21 @@ class Store:
         self._remember_validators({url: found})
         return found
 
+    def load_validators(self, urls: Iterable[str]) -> None:
+        """Read the validators of many URLs into memory at once (a cycle's sources)."""
+        wanted = {url_key(url): url for url in urls if url not in self._validators}
+        found: dict[str, Validators | None] = dict.fromkeys(wanted.values())
+        with self._transaction() as conn:
+            for chunk in _chunks(list(wanted)):
+                rows = conn.execute(
+                    select(
+                        http_cache.c.url_hash, http_cache.c.etag, http_cache.c.last_modified
+                    ).where(http_cache.c.url_hash.in_(chunk))
+                )
+                for row in rows:
+                    found[wanted[row.url_hash]] = Validators(row.etag, row.last_modified)
+        self._remember_validators(found)
+
     def _remember_validators(self, validators: dict[str, Validators | None]) -> None:
         if len(self._validators) + len(validators) > _VALIDATOR_CACHE:
             self._validators.clear()
@@ -322,7 +352,82 @@ class Store:
             return self._record_poll(source_id, docs, **kwargs)
 
     def _record_poll(
+        self, source_id: str, docs: list[Document], **kwargs: Any
+    ) -> list[StoredChange]:
+        """Store one successful poll atomically; returns what happened to each document.
+
+        New and updated documents are matched with `match(document, previous_version)`; the
+        matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
+        the same transaction as the documents.
+        `seen` maps feed item keys to their fingerprints (or SeenItems); `forget` lists keys
+        no longer in the source (entries removed from a list), whose rows go; `validators` maps
+        URLs to their validators, None forgetting them (the next fetch is in full).
+        `partial` holds the ids of documents whose text is the feed's fallback: such a text
+        never replaces a full text stored before.
+        With `dry_run`, nothing is written and the changes say what *would* happen.
+        """
+        if _only_touch(kwargs, docs):
+            if not kwargs.get("dry_run"):
+                self._touch(
+                    PollRecord(
+                        source_id,
+                        kwargs["now"],
+                        "not_modified",
+                        kwargs.get("duration"),
+                        kwargs.get("http_status"),
+                    )
+                )
+            return []
+        with self._transaction() as conn:
+            changes = self._record_in(conn, source_id, docs, **kwargs)
+        self._committed([kwargs])
+        return changes
+
+    def record_polls(
+        self, polls: list[tuple[str, list[Document], dict[str, Any]]]
+    ) -> list[list[StoredChange] | Exception]:
+        """Store many polls (source id, documents, `record_poll` keywords) in one transaction.
+
+        Each poll's result is its changes, or the error that stopped it: when the batch
+        cannot be committed, each poll is tried again in its own transaction, so that one
+        poll's conflict or failure is that poll's alone. Dry runs are not batched.
+        """
+        batched = [
+            i
+            for i, (_, docs, kw) in enumerate(polls)
+            if not kw.get("dry_run") and not _only_touch(kw, docs)
+        ]
+        results: list[list[StoredChange] | Exception] = [[] for _ in polls]
+        alone = [i for i in range(len(polls)) if i not in set(batched)]
+        if len(batched) > 1:
+            try:
+                with self._transaction() as conn:
+                    for i in batched:
+                        source_id, docs, kw = polls[i]
+                        results[i] = self._record_in(conn, source_id, docs, **kw)
+                self._committed([polls[i][2] for i in batched])
+            except Exception:  # noqa: BLE001 - rolled back: each poll again, on its own
+                alone = list(range(len(polls)))
+        else:
+            alone = list(range(len(polls)))
+        for i in sorted(alone):
+            source_id, docs, kw = polls[i]
+            try:
+                results[i] = self.record_poll(source_id, docs, **kw)
+            except Exception as err:  # noqa: BLE001 - handed to that poll's caller
+                results[i] = err
+        return results
+
+    def _committed(self, polls: list[dict[str, Any]]) -> None:
+        # Only now that the polls are committed: a cached ETag whose poll was rolled back
+        # would make the next poll a 304 and lose that poll's documents.
+        for kw in polls:
+            if kw.get("validators") and not kw.get("dry_run"):
+                self._remember_validators(dict(kw["validators"]))
+
+    def _record_in(
         self,
+        conn: Connection,
         source_id: str,
         docs: list[Document],
         *,
@@ -339,100 +444,108 @@ class Store:
         match: Matcher | None = None,
         alerts: AlertMaker | None = None,
     ) -> list[StoredChange]:
-        """Store one successful poll atomically; returns what happened to each document.
-
-        New and updated documents are matched with `match(document, previous_version)`; the
-        matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
-        the same transaction as the documents.
-        `seen` maps feed item keys to their fingerprints (or SeenItems); `forget` lists keys
-        no longer in the source (entries removed from a list), whose rows go; `validators` maps
-        URLs to their validators, None forgetting them (the next fetch is in full).
-        `partial` holds the ids of documents whose text is the feed's fallback: such a text
-        never replaces a full text stored before.
-        `duration` (seconds) and `http_status` go to the poll history with the counts.
-        With `dry_run`, nothing is written and the changes say what *would* happen.
-        """
-        record = PollRecord(source_id, now, status, duration, http_status, item_count=item_count)
-        if status == "not_modified" and not docs and not seen and not validators:
-            if not dry_run:
-                self._touch(record)
-            return []
+        """One poll's writes inside the caller's transaction (see `_record_poll`)."""
         if not dry_run:
-            self._touched.pop(source_id, None)
+            with self._lock:
+                self._touched.pop(source_id, None)
         unique = list({doc.id: doc for doc in docs}.values())
-        with self._transaction() as conn:
-            existing = self._existing(conn, [d.id for d in unique])
-            earlier = self._earlier_hashes(conn, unique, existing, source_id)
-            changes = [
-                self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
-                for doc in unique
-            ]
-            if match is not None:
-                for change in changes:
-                    if change.change in ("new", "updated"):
-                        previous = (
-                            self._version(conn, change.document.id, change.document.version - 1)
-                            if change.change == "updated"
-                            else None
-                        )
-                        change.matches = match(change.document, previous)
-            if dry_run:
-                conn.rollback()
-                return changes
-            self._write_documents(conn, changes, source_id, now, partial)
-            self._write_matches(conn, [m for c in changes for m in c.matches], now)
-            if alerts is not None:
-                write_alerts(
-                    conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now
-                )
-            if seen:
-                self._write_seen(conn, source_id, seen, now)
-            for chunk in _chunks(list(forget)):
-                conn.execute(
-                    seen_items.delete().where(
-                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+        existing = self._existing(conn, [d.id for d in unique])
+        earlier = self._earlier_hashes(conn, unique, existing, source_id)
+        changes = [
+            self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
+            for doc in unique
+        ]
+        if match is not None:
+            for change in changes:
+                if change.change in ("new", "updated"):
+                    previous = (
+                        self._version(conn, change.document.id, change.document.version - 1)
+                        if change.change == "updated"
+                        else None
                     )
+                    change.matches = match(change.document, previous)
+        if dry_run:
+            conn.rollback()
+            return changes
+        self._write_documents(conn, changes, source_id, now, partial)
+        self._write_matches(conn, [m for c in changes for m in c.matches], now)
+        if alerts is not None:
+            write_alerts(conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now)
+        if seen:
+            self._write_seen(conn, source_id, seen, now)
+        for chunk in _chunks(list(forget)):
+            conn.execute(
+                seen_items.delete().where(
+                    seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
                 )
-            if validators:
-                self._write_validators(conn, validators, now)
-            self._write_state(
-                conn, source_id, now, status=status, error=None, item_count=item_count
             )
-            counts = Counter(c.change for c in changes)
-            self._poll_log.write(
-                conn,
-                [
-                    replace(
-                        record,
-                        new=counts["new"],
-                        updated=counts["updated"],
-                        unchanged=counts["unchanged"],
-                    )
-                ],
-            )
-        # Only now that the poll is committed: a cached ETag whose poll was rolled back
-        # would make the next poll a 304 and lose that poll's documents.
         if validators:
-            self._remember_validators(dict(validators))
+            self._write_validators(conn, validators, now)
+        self._write_state(conn, source_id, now, status=status, error=None, item_count=item_count)
+        counts = Counter(c.change for c in changes)
+        record = PollRecord(
+            source_id,
+            now,
+            status,
+            duration,
+            http_status,
+            new=counts["new"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            item_count=item_count,
+        )
+        self._poll_log.write(conn, [record])
         return changes
 
     def _touch(self, record: PollRecord) -> None:
-        if not self._touched:
-            self._touched_since = time.monotonic()
-        self._touched[record.source_id] = record
-        if (
-            len(self._touched) >= _TOUCH_BATCH
-            or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
-        ):
+        if self.touch(record):
             self.flush()
 
+    def touch(self, record: PollRecord) -> bool:
+        """Remember a poll answered 304 (in memory); True when the batch is due for `flush`."""
+        with self._lock:
+            if not self._touched:
+                self._touched_since = time.monotonic()
+            self._touched[record.source_id] = record
+            return (
+                len(self._touched) >= _TOUCH_BATCH
+                or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
+            )
+
     def flush(self) -> None:
-        """Write the state of sources whose polls were answered 304 (batched)."""
-        touched, self._touched = self._touched, {}
+        """Write the state of sources whose polls were answered 304 (batched: one statement
+        for all of them, and an insert only for a source that has no state yet)."""
+        with self._lock:
+            touched, self._touched = self._touched, {}
         if not touched:
             return
+        rows = [{"sid": source_id, "now": r.started_at} for source_id, r in touched.items()]
+        statement = (
+            update(source_state)
+            .where(source_state.c.source_id == bindparam("sid"))
+            .values(
+                last_polled_at=bindparam("now"),
+                last_success_at=bindparam("now"),
+                last_status="not_modified",
+                last_error=None,
+                consecutive_failures=0,
+            )
+        )
         with self._transaction() as conn:
-            for source_id, record in touched.items():
+            if conn.execute(statement, rows).rowcount != len(rows):
+                self._insert_missing_states(conn, touched)
+            self._poll_log.write(conn, list(touched.values()))
+
+    def _insert_missing_states(self, conn: Connection, touched: dict[str, PollRecord]) -> None:
+        have: set[str] = set()
+        for chunk in _chunks(list(touched)):
+            have.update(
+                conn.execute(
+                    select(source_state.c.source_id).where(source_state.c.source_id.in_(chunk))
+                ).scalars()
+            )
+        for source_id, record in touched.items():
+            if source_id not in have:
                 self._write_state(
                     conn,
                     source_id,
@@ -441,7 +554,6 @@ class Store:
                     error=None,
                     item_count=None,
                 )
-            self._poll_log.write(conn, list(touched.values()))
 
     def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
         """Take this period's poll of a source; False if a replica started one < min_gap ago.
@@ -516,7 +628,8 @@ class Store:
         http_status: int | None = None,
     ) -> None:
         """Count a failed poll against the source (and add it to the poll history)."""
-        self._touched.pop(source_id, None)
+        with self._lock:
+            self._touched.pop(source_id, None)
         record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
