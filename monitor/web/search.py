@@ -143,19 +143,17 @@ def _rows(
 ) -> Generator[Any, None, None]:
     """(stored JSON text, …) of the filtered documents' latest versions, newest first; the
     text is None for a document outside `narrowed` (not fetched from the database)."""
-    data: Any = cast(document_versions.c.data, Text)
-    if narrowed is not None:
-        data = case((documents.c.id.in_(narrowed), data), else_=None)
-    query = document_filter(
-        select(data.label("data")).select_from(
-            document_versions.join(
-                documents,
-                (document_versions.c.document_id == documents.c.id)
-                & (document_versions.c.version == documents.c.version),
-            )
-        ),
-        filters,
+    latest: Any = document_versions.join(
+        documents,
+        (document_versions.c.document_id == documents.c.id)
+        & (document_versions.c.version == documents.c.version),
     )
+    data: Any = cast(document_versions.c.data, Text)
+    if narrowed is not None:  # a join, not IN: PostgreSQL may re-run an IN per row
+        picked = narrowed.subquery("picked")
+        latest = latest.outerjoin(picked, picked.c.document_id == documents.c.id)
+        data = case((picked.c.document_id.is_not(None), data), else_=None)
+    query = document_filter(select(data.label("data")).select_from(latest), filters)
     newest = documents.c.published_at.desc()
     if store.engine.dialect.name == "postgresql":  # SQLite puts NULLs last in DESC already
         newest = newest.nulls_last()
