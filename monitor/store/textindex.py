@@ -105,9 +105,9 @@ def candidate_ids(conn: Connection, condition: Condition | None) -> list[str] | 
 
 
 def candidates(dialect: str, condition: Condition) -> TextualSelect | None:
-    """The ids of the documents that may satisfy `condition`, unsorted, as a query to use
-    in another (`documents.c.id.in_(…)`); None: read them all (no index on this database,
-    or a word too long for it)."""
+    """The ids (`document_id`) of the documents that may satisfy `condition`, unsorted, as
+    a query to use in another (a subquery to join: the web search's); None: read them all
+    (no index on this database, or a word too long for it)."""
     if dialect == "sqlite":
         sql = (
             "SELECT t.document_id FROM document_text_fts f "
