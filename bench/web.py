@@ -17,7 +17,8 @@ how far it got). CPU time is printed beside wall time: on a shared machine it sa
 quiet one would take.
 
     python bench/web.py [--docs 10000] [--sources 1000] [--runs 7] [--large 100000]
-                        [--keep DIR]   # fill DIR/web-*.db once, reuse them after
+                        [--keep DIR]   # fill DIR/web_*.db once, reuse them after
+                        [--postgresql URL]  # schemas bench_web_* there (--keep: kept)
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select, text
 from starlette.testclient import TestClient
 
 from monitor.alerts.routing import alert_maker
@@ -298,19 +300,38 @@ def searches_large(store: Store, database: str, args: argparse.Namespace, tmp: s
     print_searches(store)
 
 
+def databases(args: argparse.Namespace, tmp: str) -> Iterator[str]:
+    """Each part's database URL: SQLite files, or schemas of the PostgreSQL database given
+    (dropped after unless --keep)."""
+    names = ["web_10k", "web_large"][: 2 if args.large else 1]
+    if args.postgresql is None:
+        where = args.keep or Path(tmp)
+        yield from (f"sqlite:///{where / name}.db" for name in names)
+        return
+    admin = create_engine(args.postgresql)
+    for name in names:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "bench_{name}"'))
+        try:
+            yield f"{args.postgresql}?options=-csearch_path%3Dbench_{name}"
+        finally:
+            if not args.keep:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "bench_{name}" CASCADE'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--sources", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--large", type=int, default=100_000, help="0: skip part 2")
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the databases here")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the databases (here)")
+    parser.add_argument("--postgresql", metavar="URL", help="a database to fill instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        where = args.keep or Path(tmp)
-        parts = [("web-10k.db", pages_10k), ("web-large.db", searches_large)]
-        for name, part in parts[: 2 if args.large else 1]:
-            database = f"sqlite:///{where / name}"
+        for database, part in zip(databases(args, tmp), (pages_10k, searches_large), strict=False):
             store = Store.open(database)
             try:
                 part(store, database, args, tmp)
