@@ -47,6 +47,7 @@ from monitor.store.polls import POLLS_KEPT
 from monitor.store.tables import outbox, source_polls
 from monitor.web import Live, create_app
 from monitor.web.search import search
+from monitor.web.state import ChannelInfo
 
 COMMON = (
     "the of and to in a is that for on with as by at from said it was were be has have had "
