@@ -28,6 +28,7 @@ from tests.conftest import FIXTURES, ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
+DOCKERIGNORE = ROOT / ".dockerignore"
 SCHEMA_FILE = FIXTURES / "compose" / "compose-spec.json"
 
 # Variables that config/channels.yaml reads from the environment.
@@ -174,6 +175,44 @@ def _last(keyword: str) -> str:
     found = [args for kw, args in _final_stage() if kw == keyword]
     assert found, f"the Dockerfile's final stage has no {keyword}"
     return found[-1]
+
+
+def _ignore_pattern(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex: `**` spans directories, `*` and `?` do not."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def _dockerignored(path: str) -> bool:
+    """Whether .dockerignore keeps `path` (relative to the build context) out of it: the
+    last pattern matching the path or a parent of it wins, and `!` lets it back in."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    excluded = False
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        regex = _ignore_pattern(pattern.lstrip("!").strip("/"))
+        if any(regex.match(prefix) for prefix in prefixes):
+            excluded = not negated
+    return excluded
 
 
 def _env_example() -> dict[str, str]:
@@ -345,6 +384,47 @@ def test_dockerfile_declares_the_data_volume_and_the_config_dir() -> None:
     assert "/app/data" in paths
     env = " ".join(args for kw, args in _final_stage() if kw == "ENV")
     assert re.search(r"(^|\s)MONITOR_CONFIG_DIR=/app/config(\s|$)", env)
+
+
+def test_the_image_installs_the_postgres_and_learn_extras() -> None:
+    # `learn: true` rules need scikit-learn (the `learn` extra), as README says.
+    installs = [args for kw, args in _dockerfile_instructions() if kw == "RUN" and "pip" in args]
+    extras = re.findall(r"\.\[([a-z,]+)\]", " ".join(installs))
+    assert extras, "the Dockerfile does not pip install monitor with extras"
+    assert {"postgres", "learn"} <= set(",".join(extras).split(","))
+
+
+def test_the_image_holds_the_labelled_sets_rules_yaml_names() -> None:
+    # config/rules.yaml is /app/config/rules.yaml in the image; its `labelled:` globs are
+    # relative to it, so the files must be copied to where those globs point.
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"))
+    globs = rules["labelled"]
+    assert globs
+    copies = [args.split() for kw, args in _final_stage() if kw == "COPY"]
+    for pattern in globs:
+        in_image = os.path.normpath(f"/app/config/{pattern}")
+        placed = [
+            (source, in_image[len(target.rstrip("/")) :].lstrip("/"))
+            for *flags, source, target in copies
+            if not any(f.startswith("--from") for f in flags)
+            and in_image.startswith(target.rstrip("/") + "/")
+        ]
+        assert placed, f"nothing is copied to {in_image} (labelled: {pattern!r})"
+        [(source, rest)] = placed
+        files = sorted((ROOT / source).glob(rest))
+        assert files, f"{source}/{rest} matches no file in this repository"
+        for file in files:
+            relative = file.relative_to(ROOT).as_posix()
+            assert not _dockerignored(relative), f".dockerignore leaves out {relative}"
+
+
+def test_dockerignore_leaves_out_the_other_fixtures_and_the_tests() -> None:
+    assert _dockerignored("fixtures/compose/compose-spec.json")
+    assert _dockerignored("fixtures/urls.yaml")
+    assert _dockerignored("tests/test_docker.py")
+    assert _dockerignored("fixtures/rules/__pycache__/x.pyc")
+    assert not _dockerignored("fixtures/rules/labelled.yaml")
+    assert not _dockerignored("monitor/cli/__init__.py")
 
 
 # -- .env.example -----------------------------------------------------------------------------
