@@ -453,6 +453,21 @@ def test_env_example_lists_the_variables_channels_yaml_uses() -> None:
     assert set(CHANNEL_VARIABLES) <= set(_env_example())
 
 
+def test_env_example_writes_whole_numbers_as_people_do() -> None:
+    floats = [f"{k}={v}" for k, v in _env_example().items() if re.fullmatch(r"\d+\.0", v)]
+    assert not floats, f".env.example: {floats}"
+
+
+def test_the_header_comments_name_the_required_web_token() -> None:
+    # The image listens on 0.0.0.0, where monitor refuses to start without a login token.
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    header = dockerfile.split("\nFROM", 1)[0].replace("\\\n#", " ")
+    [run] = [line for line in header.splitlines() if "docker run" in line]
+    assert "-e MONITOR_WEB_TOKEN=" in run
+    compose_header = COMPOSE_FILE.read_text(encoding="utf-8").split("\nservices:", 1)[0]
+    assert "set MONITOR_WEB_TOKEN" in compose_header
+
+
 def test_env_example_explains_each_variable_in_a_comment_line() -> None:
     lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
