@@ -166,6 +166,7 @@ def test_monitor_web_serves_the_pages_alone(server: FixtureServer, tmp_path: Pat
         page = httpx.get(f"{base}/").text
         assert 'id="no-scheduler"' in page
         assert 'class="source status-never-polled"' in page  # `down`: nothing polls it here
+        assert httpx.get(f"{base}/metrics").status_code == 404  # README: `monitor run` only
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
 
