@@ -619,8 +619,10 @@ def _check_rule_references(
 
         label = f"rule '{rule.id}'"
         for number, name in enumerate(rule.notify):
+            if not channels_file.exists():
+                break  # said once, below
             if name not in channels and name not in off:  # an optional channel that is off
-                hint = _suggest(name, channel_names) or _named(
+                hint = _suggest(name, [*channel_names, *off]) or _named(
                     "channels", listed, f"{channels_file.name} defines none"
                 )
                 errors.append(f"{where('notify', number)}: {label}: unknown channel '{name}'{hint}")
@@ -659,6 +661,12 @@ def _check_rule_references(
                 f"{where('kinds', number)}: warning: {label}: no source sets kind '{pattern}' "
                 f"and no stored document has it{hint}"
             )
+    notified = sorted({name for rule in rules.rules for name in rule.notify})
+    if notified and not channels_file.exists():
+        errors.append(
+            f"{channels_file}: file not found, but rules in {file.name} notify "
+            f"{', '.join(notified)}: create it (the shipped config/channels.yaml is an example)"
+        )
     # Kinds that exist, but not in the sources a rule watches.
     others = [r for r in rules.rules if r.id not in flagged]
     warnings.extend(kind_warnings(sources.sources, others, loaded.file))
