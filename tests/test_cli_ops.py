@@ -119,6 +119,8 @@ def no_channel_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
         ("MONITOR_FETCH_ATTEMPTS", "many", "valid integer"),
         ("MONITOR_DELIVERY_TIMEOUT", "0", "greater than 0"),
         ("MONITOR_DATABASE_URL", "monitor.db", "not a database URL"),
+        ("MONITOR_DATABASE_URL", "postgres://u:pw@db/m", "write postgresql+psycopg://user:"),
+        ("MONITOR_DATABASE_URL", "postgresql://u:pw@db/m", "write postgresql+psycopg://user:"),
         ("MONITOR_SHUTDOWN_GRACE", "-1", "greater than or equal to 0"),
     ],
 )
