@@ -75,6 +75,11 @@ def copy_config(tmp_path: Path, sources: str | None = None) -> Path:
     config.mkdir(exist_ok=True)
     for name in ("sources.yaml", "rules.yaml", "channels.yaml"):
         shutil.copy(CONFIG / name, config / name)
+    # The labelled sets rules.yaml names, where its `labelled:` globs look (../fixtures/rules).
+    labelled = tmp_path / "fixtures" / "rules"
+    if not labelled.exists():
+        labelled.parent.mkdir(exist_ok=True)
+        labelled.symlink_to(CONFIG.parent / "fixtures" / "rules", target_is_directory=True)
     if sources is not None:
         (config / "sources.yaml").write_text(sources)
     return config
