@@ -75,6 +75,11 @@ def copy_config(tmp_path: Path, sources: str | None = None) -> Path:
     config.mkdir(exist_ok=True)
     for name in ("sources.yaml", "rules.yaml", "channels.yaml"):
         shutil.copy(CONFIG / name, config / name)
+    # The labelled sets rules.yaml names, where its `labelled:` globs look (../fixtures/rules).
+    labelled = tmp_path / "fixtures" / "rules"
+    if not labelled.exists():
+        labelled.parent.mkdir(exist_ok=True)
+        labelled.symlink_to(CONFIG.parent / "fixtures" / "rules", target_is_directory=True)
     if sources is not None:
         (config / "sources.yaml").write_text(sources)
     return config
@@ -119,6 +124,8 @@ def no_channel_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
         ("MONITOR_FETCH_ATTEMPTS", "many", "valid integer"),
         ("MONITOR_DELIVERY_TIMEOUT", "0", "greater than 0"),
         ("MONITOR_DATABASE_URL", "monitor.db", "not a database URL"),
+        ("MONITOR_DATABASE_URL", "postgres://u:pw@db/m", "write postgresql+psycopg://user:"),
+        ("MONITOR_DATABASE_URL", "postgresql://u:pw@db/m", "write postgresql+psycopg://user:"),
         ("MONITOR_SHUTDOWN_GRACE", "-1", "greater than or equal to 0"),
     ],
 )
@@ -444,7 +451,9 @@ def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
         "upgrade",
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", "MONITOR_LOG_LEVEL": "INFO"},
     )
-    assert "Running upgrade" in result.stderr and "setup plugin" not in result.stderr
+    # README: Alembic's lines, a screenful of "Running upgrade" included, show at DEBUG only.
+    assert "Running upgrade" not in result.stderr and "setup plugin" not in result.stderr
+    assert "Database at revision" in result.stdout
     result = monitor(
         "-v",
         "db",
@@ -452,6 +461,7 @@ def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/o.db", "MONITOR_LOG_LEVEL": "debug"},
     )
     assert "DEBUG alembic.runtime.plugins: setup plugin" in result.stderr
+    assert "DEBUG alembic.runtime.migration: Running upgrade" in result.stderr
 
 
 def test_recovered_is_info_and_failing_a_warning(

@@ -73,6 +73,7 @@ def test_demo_keeps_its_database_and_says_how_to_try_rules(demo: tuple[Path, str
     assert "9 documents stored in data/demo/monitor.db" in out
     assert "export MONITOR_DATABASE_URL=sqlite:///data/demo/monitor.db" in out
     assert "monitor rules test biegun" in out
+    assert "monitor web                  # the web pages on http://127.0.0.1:8080/" in out
     # What it says works, from the same folder.
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "--config-dir", str(CONFIG), "rules", "test", "biegun"],
