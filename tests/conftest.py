@@ -34,6 +34,23 @@ SHIPPED_CHANNELS_ENV = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the slow tests first, and keep module-scoped fixtures to one worker.
+
+    Under pytest-xdist (`-n auto --dist loadgroup` in pyproject.toml) the tests are handed
+    out in this order: the long ones (`@pytest.mark.slow`) spread over the workers while the
+    short ones fill the gaps. A test that uses a module-scoped fixture (the demo database,
+    the ingested corpus, a PKI) joins its module's group, so that the fixture is built once.
+    """
+    for item in items:
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        definitions = fixture_info.name2fixturedefs.values() if fixture_info else ()
+        if any(d.scope in ("module", "class", "package") for defs in definitions for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings for tests: no politeness delay, quick retries, short timeouts."""
     values: dict[str, object] = {
