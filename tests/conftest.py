@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -34,21 +36,49 @@ SHIPPED_CHANNELS_ENV = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the slow tests first, and keep module-scoped fixtures to one worker.
-
-    Under pytest-xdist (`-n auto --dist loadgroup` in pyproject.toml) the tests are handed
-    out in this order: the long ones (`@pytest.mark.slow`) spread over the workers while the
-    short ones fill the gaps. A test that uses a module-scoped fixture (the demo database,
-    the ingested corpus, a PKI) joins its module's group, so that the fixture is built once.
-    """
-    for item in items:
-        fixture_info = getattr(item, "_fixtureinfo", None)
-        definitions = fixture_info.name2fixturedefs.values() if fixture_info else ()
-        if any(d.scope in ("module", "class", "package") for defs in definitions for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    """Start the slow tests (`@pytest.mark.slow`) first, so no worker is left with one at
+    the end; the order among the slow tests, and among the others, stays as collected."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+_MODULE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package)[\"']")
+
+
+def _modules_kept_together(tests: Path) -> set[str]:
+    """Test modules (node id paths) that define a module-, class- or package-scoped fixture."""
+    root = tests.parent
+    return {
+        path.relative_to(root).as_posix()
+        for path in tests.rglob("test_*.py")
+        if _MODULE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace"))
+    }
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (pyproject.toml): tests are handed out one at a time, in the order
+    above, except that a module defining a module-scoped fixture (the demo database, the
+    ingested corpus, a PKI) goes to one worker whole, so that the fixture is built once.
+
+    pytest-xdist's own grouping (the `xdist_group` mark) renames node ids in a way pytest 9
+    no longer sees, so the groups are made here, from the node ids, on the controller.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    together = _modules_kept_together(ROOT / "tests")
+    config.option.loadscopereorder = False  # keep the slow-first order
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):  # an xdist_group mark (pytest < 9)
+                return nodeid.split("@")[-1]
+            module = nodeid.split("::", 1)[0]
+            return module if module in together else nodeid
+
+    return Scheduler(config, log)
 
 
 def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
