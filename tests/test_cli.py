@@ -27,6 +27,7 @@ def monitor(
     )
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_shows_both_polls(tmp_path: Path) -> None:
     result = monitor("--config-dir", str(ROOT / "config"), "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
