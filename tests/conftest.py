@@ -56,16 +56,6 @@ def _modules_kept_together(tests: Path) -> set[str]:
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent (-p no:xdist)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto`: a worker per core, and one more to use the time the tests that run
-    `monitor` as a subprocess, or wait on a poll interval, leave the cores idle.
-    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides instead."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None  # pytest-xdist's own hook reads it
-    return len(os.sched_getaffinity(0)) + 1
-
-
-@pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadgroup` (pyproject.toml): tests are handed out one at a time, in the order
     above, except that a module defining a module-scoped fixture (the demo database, the
