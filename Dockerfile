@@ -19,6 +19,8 @@ RUN pip install ".[postgres]"
 # --- runtime: the venv, the shipped config as a default, and nothing else
 FROM python:3.11-slim
 
+# MONITOR_HTTP_HOST=0.0.0.0: the web pages then need MONITOR_WEB_TOKEN (monitor refuses to
+# start without it), which docker compose passes from .env.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

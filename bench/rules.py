@@ -7,7 +7,14 @@ its own with per-term regular expressions) measured in the same run on a sample.
 Targets (issue #3): ≥ 2,000 docs/s with 10,000 rules; 10,000 rules cost ≤ 3× 100 rules;
 ≥ 100× the naive baseline at 10,000 rules.
 
+Then the backtest (issue #13): 100,000 generated documents stored in a temporary SQLite
+database through the store's write path (which keeps the word index), and one rule tested
+over them as `monitor rules test` does it (the index's candidates, read and matched); prints
+seconds, median of 3, for a rule naming entities (the target, ≤ 5 s) and for a broad rule
+of common words, and the full scan's time estimated from 10,000 documents.
+
     python bench/rules.py [--docs 2000] [--words 800] [--naive-docs 20]
+                          [--backtest-docs 100000] [--backtest-words 400]
 """
 
 from __future__ import annotations
@@ -16,12 +23,16 @@ import argparse
 import random
 import re
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from monitor.models import Document
 from monitor.rules.matcher import Rule, RuleSet, word_frequencies
+from monitor.rules.prefilter import required
 from monitor.rules.query import And, Near, Node, Not, Or, Pattern, parse_query
+from monitor.store import Store
 
 COMMON = (
     "the of and to in a is that for on with as by at from said it was were be has have had "
@@ -119,13 +130,15 @@ def make_rules(rng: random.Random, count: int, entities: list[str]) -> list[Rule
     return rules
 
 
-def make_docs(rng: random.Random, count: int, words: int, entities: list[str]) -> list[Document]:
+def make_docs(
+    rng: random.Random, count: int, words: int, entities: list[str], first: int = 0
+) -> list[Document]:
     """~`words`-word documents: Zipf-weighted common words, topic words, 15 entity names."""
     weights = [1 / (rank + 1) for rank in range(len(COMMON))]
     topic = [s + rng.choice(["", "s", "ed", "ing", "ion", "ions"]) for s in STEMS]
     now = datetime(2026, 11, 23, tzinfo=UTC)
     docs = []
-    for n in range(count):
+    for n in range(first, first + count):
         chosen = rng.choices(COMMON, weights, k=words - 40)
         chosen += rng.choices(topic, k=25) + rng.sample(entities, 15)
         rng.shuffle(chosen)
@@ -202,6 +215,66 @@ def naive_match(
     return {r.id for r in rules if _naive(r.ast, fields, cache)}
 
 
+# -- the backtest: one rule over stored documents, through the word index ------------------
+
+
+def _backtest_once(store: Store, rule: Rule) -> tuple[float, float, int, int]:
+    """(wall s, CPU s, candidates read, matches) of one rule, as `monitor rules test` runs."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    ruleset = RuleSet([rule])
+    ids = store.candidate_ids(required(rule.ast))
+    matched = sum(1 for d in store.iter_documents(ids=ids) if ruleset.match(d))
+    read = len(ids) if ids is not None else store.count_documents()
+    return time.perf_counter() - wall, time.process_time() - cpu, read, matched
+
+
+def backtest(args: argparse.Namespace, entities: list[str]) -> None:
+    """Store `--backtest-docs` documents in a temporary SQLite file; time one rule over them."""
+    rng = random.Random(99)
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{Path(folder) / 'backtest.db'}")
+        start = time.perf_counter()
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        for first in range(0, args.backtest_docs, 1000):
+            count = min(1000, args.backtest_docs - first)
+            docs = make_docs(rng, count, args.backtest_words, entities, first=first)
+            store.record_poll("bench", docs, now=now)
+        size = (Path(folder) / "backtest.db").stat().st_size
+        print(
+            f"\nbacktest: {args.backtest_docs:,} documents of ~{args.backtest_words} words "
+            f"stored in {time.perf_counter() - start:.0f} s (SQLite, {size / 1e6:,.0f} MB "
+            "with the word index); wall and CPU seconds, median of 3"
+        )
+        a, b, c, d, e = rng.sample(entities, 5)
+        shapes = {
+            "names, qualified": f"({a} OR {b} OR {c} OR {d} OR {e}) AND (sanction* OR designat*)",
+            "names NEAR a topic": f"sanction* NEAR/6 ({a} OR {b} OR {c})",
+            "common words only": "sanction* NEAR/5 (lift* OR eas*)",
+        }
+        for label, query in shapes.items():
+            rule = Rule(id="r", name=label, query=query, ast=parse_query(query))
+            runs = [_backtest_once(store, rule) for _ in range(args.repeat)]
+            wall = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[1] for r in runs)
+            _, _, read, matched = runs[0]
+            print(
+                f"  {label:18s} {wall:6.2f} s wall, {cpu:6.2f} s CPU: read {read:,} "
+                f"candidates, {matched:,} match   ({query})"
+            )
+        # Without the index every document is read and matched: timed on the first 10,000.
+        sample = min(10_000, args.backtest_docs)
+        rule = Rule(id="r", name="all", query=query, ast=parse_query(query))
+        ruleset = RuleSet([rule])
+        wall = time.perf_counter()
+        for n, document in enumerate(store.iter_documents()):
+            ruleset.match(document)
+            if n + 1 >= sample:
+                break
+        scan = (time.perf_counter() - wall) * args.backtest_docs / sample
+        print(f"  without the index: every document read and matched, ~{scan:.0f} s")
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=2000)
@@ -224,6 +297,13 @@ def main() -> None:
         action="store_true",
         help="compile without word frequencies (triggers chosen by guesswork)",
     )
+    parser.add_argument(
+        "--backtest-docs",
+        type=int,
+        default=100_000,
+        help="documents stored for the backtest (0: skip it)",
+    )
+    parser.add_argument("--backtest-words", type=int, default=400)
     args = parser.parse_args()
     rng = random.Random(2026)
     entities = entity_names(rng, args.entities)
@@ -279,6 +359,8 @@ def main() -> None:
             )
             print(f"speed-up over naive at {count} rules: {naive_cpu / per_doc[count]:,.0f}x")
     print(f"cost of 10,000 rules / 100 rules: {per_doc[10000] / per_doc[100]:.2f}x")
+    if args.backtest_docs:
+        backtest(args, entities)
 
 
 if __name__ == "__main__":

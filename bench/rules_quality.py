@@ -2,10 +2,13 @@
 
     python bench/rules_quality.py [--config-dir config] [--errors RULE]
 
-The tuning set (fixtures/rules/labelled.yaml) is what the queries were tuned on; the
-held-out set (fixtures/rules/heldout.yaml) was written blind and is never used for tuning,
-so only its figures say how the rules generalise. `--errors RULE` lists that rule's false
-positives and negatives on the tuning set only: looking at held-out errors would spoil it.
+The tuning sets (fixtures/rules/labelled.yaml, written by us, and
+fixtures/rules/real/tuning-*.yaml, real State Department releases) are what the queries were
+tuned on; the held-out sets (fixtures/rules/heldout.yaml, written blind, and
+fixtures/rules/real/heldout.yaml, real releases chosen by date and labelled blind) are never
+used for tuning, so only their figures say how the rules generalise. `--errors RULE` lists
+that rule's false positives and negatives on the tuning sets only: looking at held-out
+errors would spoil them.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from monitor.config import load_config
 from monitor.rules.quality import errors, load_labelled, score
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = {
-    "tuning": ROOT / "fixtures" / "rules" / "labelled.yaml",
-    "held-out": ROOT / "fixtures" / "rules" / "heldout.yaml",
+SETS: dict[str, list[Path]] = {
+    "tuning": [ROOT / "fixtures" / "rules" / "labelled.yaml"],
+    "held-out": [ROOT / "fixtures" / "rules" / "heldout.yaml"],
+    # Real State Department releases (fixtures/rules/README.md, "Real releases").
+    "real-tune": sorted((ROOT / "fixtures" / "rules" / "real").glob("tuning-*.yaml")),
+    "real-held": [ROOT / "fixtures" / "rules" / "real" / "heldout.yaml"],
 }
 
 
@@ -30,11 +36,12 @@ def main() -> None:
     args = parser.parse_args()
     ruleset = load_config(args.config_dir).rules
     print(f"{'set':9s} {'rule':20s} {'docs':>5s} {'tp':>4s} {'fp':>4s} {'fn':>4s}  P     R     F1")
-    for name, path in SETS.items():
-        if not path.exists():
-            print(f"{name:9s} ({path} is missing)")
+    for name, paths in SETS.items():
+        missing = [p for p in paths if not p.exists()]
+        if missing or not paths:
+            print(f"{name:9s} ({missing[0] if missing else name} is missing)")
             continue
-        items = load_labelled(path)
+        items = [item for p in paths for item in load_labelled(p)]
         for rule_id, s in score(ruleset, items).items():
             print(
                 f"{name:9s} {rule_id:20s} {len(items):5d} {s.tp:4d} {s.fp:4d} {s.fn:4d}  "
@@ -42,7 +49,8 @@ def main() -> None:
             )
     if args.errors:
         print(f"\n{args.errors} on the tuning set:")
-        for kind, doc_id in errors(ruleset, load_labelled(SETS["tuning"]), args.errors):
+        tuning = [i for p in SETS["tuning"] + SETS["real-tune"] for i in load_labelled(p)]
+        for kind, doc_id in errors(ruleset, tuning, args.errors):
             print(f"  {kind}: {doc_id}")
 
 

@@ -30,6 +30,8 @@ class ConfigError(MonitorError):
 class FetchError(MonitorError):
     """A fetch failed and will not be retried."""
 
+    http_status: int | None = None  # the server's answer, when it gave one (the poll history)
+
 
 class TransientFetchError(FetchError):
     """A fetch failed in a way that a later attempt may fix."""

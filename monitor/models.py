@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,6 +90,12 @@ class PollResult:
     withheld: int = 0
     # What else the poll did, for people (e.g. "baseline: 15000 entries recorded").
     note: str | None = None
+    http_status: int | None = None  # the source URL's answer, for the poll history
+    started: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+
+    def elapsed(self) -> float:
+        """Seconds since the poll began (its duration, once it is over)."""
+        return time.perf_counter() - self.started
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change == change)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urldefrag
 
 from monitor.alerts.routing import alert_maker
@@ -28,9 +29,13 @@ from monitor.sources import SnapshotSource, SourceOptions, build
 from monitor.sources.article import extract_releases
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
+from monitor.store.polls import PollRecord
 from monitor.store.store import AlertMaker, SeenItem
+from monitor.store.writer import PollWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+IN_PROCESS = 64  # polls parsed but not yet committed, at most (`run_sources`)
 
 
 def utcnow() -> datetime:
@@ -54,6 +59,22 @@ class PollContext:
     # Polls in a row an article page may fail for now (5xx, timeout) before its entry is
     # stored with the feed's text; a later re-check still replaces that with the page's.
     follow_attempts: int = 10
+    # Runs the store's reads and writes off the event loop, many polls per transaction
+    # (`run_sources` starts one when none is given; without one, the store is called inline).
+    writer: PollWriter | None = None
+    # Results keep each document's identity, title, URL and dates but drop its text once
+    # stored (a cycle's report needs no more): memory stays flat over thousands of sources.
+    lean_results: bool = False
+    # Polls between their fetch and their commit at once (`run_sources` sets it): parsed
+    # entries and documents of at most this many polls are in memory; fetches go on.
+    in_process: asyncio.Semaphore | None = None
+
+
+async def _db(ctx: PollContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A store call: in the writer's thread when there is one, else here."""
+    if ctx.writer is None:
+        return fn(*args, **kwargs)
+    return await ctx.writer.call(fn, *args, **kwargs)
 
 
 @dataclass
@@ -96,6 +117,10 @@ class _Followed:
     errors: list[str] = field(default_factory=list)
     # An entry could not be followed yet (a transient failure, or beyond max_follow).
     pending: bool = False
+
+
+def body_hash(content: bytes) -> str:
+    return hashlib.blake2b(content, digest_size=16).hexdigest()
 
 
 def item_key(item: RawItem) -> str:
@@ -330,18 +355,57 @@ def _normalize_all(
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
     store, now = ctx.store, ctx.clock()
+    last = store.validators(options.url)
     fetched: FetchResult = await ctx.fetcher.fetch(
         options.url,
-        store.validators(options.url),
+        last,
         allow_private=options.allow_private,
         configured=True,
         max_bytes=options.max_bytes,
     )
-    if fetched.not_modified:
+    result.http_status = fetched.status
+    unchanged = fetched.not_modified
+    if not unchanged:
+        fetched.validators.body_hash = body_hash(fetched.content)
+        # The very bytes of the last poll stored in full (a server without validators, or
+        # one that ignores them): nothing to parse, nothing new.
+        unchanged = last is not None and last.body_hash == fetched.validators.body_hash
+    if unchanged:
         result.status = "not_modified"
         if not ctx.dry_run:
-            store.record_poll(options.id, [], now=now, status="not_modified")
+            # Only the source's timestamps move: remembered here, written in batches.
+            record = PollRecord(options.id, now, "not_modified", result.elapsed(), fetched.status)
+            if ctx.writer is not None:
+                ctx.writer.touch(record)
+            else:
+                store.record_poll(
+                    options.id,
+                    [],
+                    now=now,
+                    status="not_modified",
+                    duration=record.duration,
+                    http_status=fetched.status,
+                )
         return
+    if ctx.in_process is None:
+        await _process(options, ctx, result, fetched, now)
+    else:
+        async with ctx.in_process:
+            await _process(options, ctx, result, fetched, now)
+    if ctx.lean_results:
+        for change in result.changes:
+            change.document.body = change.document.summary = ""
+
+
+async def _process(
+    options: SourceOptions,
+    ctx: PollContext,
+    result: PollResult,
+    fetched: FetchResult,
+    now: datetime,
+) -> None:
+    """Parse, follow, normalise, match and store what a poll fetched."""
+    store = ctx.store
     source = build(options)
     if isinstance(source, SnapshotSource):
         await poll_snapshot(source, fetched, ctx, result)
@@ -351,8 +415,10 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
     )
     result.items = len(items)
     entries = _entries(items, result.item_errors)
-    known = store.seen_items(options.id, (e.key for e in entries))
-    _assign_identities(entries, known, lambda ids: store.url_claims(options.id, ids))
+    known = await _db(ctx, store.seen_items, options.id, [e.key for e in entries])
+    new_ids = [e.url_id for e in entries if e.key not in known and e.item.guid]
+    claimed = await _db(ctx, store.url_claims, options.id, new_ids) if new_ids else {}
+    _assign_identities(entries, known, lambda ids: claimed)
     fresh = [e for e in entries if e.key not in known or known[e.key].fingerprint != e.fingerprint]
     validators: dict[str, Validators | None] = {options.url: fetched.validators}
     follow = [e for e in entries if options.follow_links and not e.item.standalone]
@@ -382,22 +448,26 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
             seen[entry.key] = SeenItem(stored.fingerprint, entry.url_id, stored.by_guid)
     docs, partial = _normalize_all(options, found, now, seen, result.item_errors)
     alerts = alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None
-    result.baseline = ctx.baseline and _is_new(store, options.id)
+    result.baseline = ctx.baseline and await _db(ctx, _is_new, store, options.id)
     recent = _recent(now, options.alert_max_age_seconds)
     if result.baseline and alerts is not None:
         alerts = _only_recent(alerts, recent)
-    result.changes = store.record_poll(
-        options.id,
-        docs,
-        now=now,
-        seen=seen,
-        validators=validators,
-        partial=partial,
-        item_count=len(items),
-        dry_run=ctx.dry_run,
-        match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
-        alerts=alerts,
-    )
+    poll: dict[str, Any] = {
+        "now": now,
+        "seen": seen,
+        "validators": validators,
+        "partial": partial,
+        "item_count": len(items),
+        "duration": result.elapsed(),
+        "http_status": result.http_status,
+        "dry_run": ctx.dry_run,
+        "match": ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
+        "alerts": alerts,
+    }
+    if ctx.writer is None:
+        result.changes = store.record_poll(options.id, docs, **poll)
+    else:
+        result.changes = await ctx.writer.record_poll(options.id, docs, **poll)
     if result.baseline:
         matched = [c.document for c in result.changes if c.matches]
         result.alerted = sum(1 for d in matched if recent(d))
@@ -433,6 +503,7 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         await _poll(options, ctx, result)
     except (MonitorError, FetchError) as err:
         result.status, result.error = "error", str(err) or type(err).__name__
+        result.http_status = getattr(err, "http_status", None) or result.http_status
     except Exception as err:  # noqa: BLE001 - a bug in one source must not stop the others
         log.exception(
             "unexpected error polling source %s", options.id, extra={"source": options.id}
@@ -440,7 +511,15 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
         result.status, result.error = "error", f"internal error: {type(err).__name__}: {err}"
     if result.status == "error" and not ctx.dry_run:
         try:
-            ctx.store.record_failure(options.id, result.error or "", now=ctx.clock())
+            await _db(
+                ctx,
+                ctx.store.record_failure,
+                options.id,
+                result.error or "",
+                now=ctx.clock(),
+                duration=result.elapsed(),
+                http_status=result.http_status,
+            )
         except MonitorError as err:
             log.error(
                 "could not record failure of source %s: %s",
@@ -453,7 +532,19 @@ async def run_source(options: SourceOptions, ctx: PollContext) -> PollResult:
 
 
 async def run_sources(sources: Iterable[SourceOptions], ctx: PollContext) -> list[PollResult]:
-    """Poll every source concurrently (the fetcher enforces per-host limits)."""
-    results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    """Poll every source concurrently (the fetcher enforces per-host limits); the store's
+    work goes to a writer thread (`PollWriter`) unless `ctx` has one already."""
+    sources = list(sources)
+    ctx.store.load_validators([s.url for s in sources])  # one query, not one per poll
+    own = ctx.writer is None
+    if own:
+        ctx = replace(ctx, writer=PollWriter(ctx.store))
+    if ctx.in_process is None:
+        ctx = replace(ctx, in_process=asyncio.Semaphore(IN_PROCESS))
+    try:
+        results = list(await asyncio.gather(*(run_source(s, ctx) for s in sources)))
+    finally:
+        if own and ctx.writer is not None:
+            await ctx.writer.aclose()
     ctx.store.flush()
     return results

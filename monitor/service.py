@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hashlib
-import json
 import logging
 import os
 import signal
 import socket
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import make_wsgi_app
-from sqlalchemy import text
 
 from monitor.alerts import Channel, build_channels
 from monitor.alerts.worker import deliver_due
@@ -47,10 +41,16 @@ from monitor.health import health_alert, health_event
 from monitor.metrics import Metrics
 from monitor.models import PollResult
 from monitor.pipeline import PollContext, run_source
+from monitor.rules.learn import learned
 from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings, config_problems
 from monitor.sources import SourceOptions
 from monitor.store import SourceState, Store
+from monitor.store.writer import PollWriter
+from monitor.web import Live, create_app
+from monitor.web.channels import channel_infos
+from monitor.web.healthz import health
+from monitor.web.serve import HttpServer
 
 log = logging.getLogger("monitor.service")
 DELIVERY_EVERY = 2.0
@@ -96,11 +96,6 @@ class InForce:
     channels: dict[str, Channel]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-
 class Service:
     """The scheduler, its jobs, the health/metrics endpoint and a clean shutdown."""
 
@@ -113,11 +108,12 @@ class Service:
         self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.fetcher: Fetcher | None = None
+        self.writer: PollWriter | None = None  # the store's work, off the event loop
         self.in_force = self._build(config)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._deliver_soon = asyncio.Event()
-        self._http: WSGIServer | None = None
+        self._http: HttpServer | None = None
         self._polls = asyncio.Semaphore(settings.poll_concurrency)
         self.holder = f"{socket.gethostname()}-{os.getpid()}"
 
@@ -147,6 +143,9 @@ class Service:
     def _build(self, config: Config) -> InForce:
         """Everything a config puts in force; reads the database (word statistics)."""
         rules = config.rules.with_frequencies(word_frequencies(self.store.sample_documents()))
+        rules, statuses = learned(rules, self.store)  # `learn: true`: train (cached by labels)
+        for status in statuses:
+            log.info(status.describe())
         return InForce(config, rules, build_channels(config.channels, self.settings))
 
     # -- jobs -----------------------------------------------------------------------------
@@ -187,18 +186,21 @@ class Service:
         in_force = self.in_force  # one config for the whole poll, even if a reload swaps it
         sources = in_force.config.sources.sources
         source = next((s for s in sources if s.id == source_id), None)
-        if source is None or self.fetcher is None:
+        if source is None or self.fetcher is None or self.writer is None:
             return
         gap = (source.interval_seconds or 60) * 0.5
-        if not self.store.claim_poll(source_id, self.holder, datetime.now(UTC), gap):
+        claim = self.store.claim_poll
+        if not await self.writer.call(claim, source_id, self.holder, datetime.now(UTC), gap):
             log.debug(
                 "source %s: polled by another replica this period",
                 source_id,
                 extra={"source": source_id},
             )
             return
-        before = self.store.source_state(source_id)
-        ctx = PollContext(fetcher=self.fetcher, store=self.store, rules=in_force.rules)
+        before = await self.writer.call(self.store.source_state, source_id)
+        ctx = PollContext(
+            fetcher=self.fetcher, store=self.store, rules=in_force.rules, writer=self.writer
+        )
         async with self._polls:  # bounds memory and sockets when many sources are due
             result = await run_source(source, ctx)
         self._check_health(source, before, result)
@@ -304,6 +306,8 @@ class Service:
             )
             return
         self.in_force = in_force
+        if self.fetcher is not None:
+            self.fetcher.set_hosts(config.sources.host_policies())
         self._schedule_sources()
         self._stamp = stamp
         self.metrics.reloads.labels("ok").inc()
@@ -346,62 +350,42 @@ class Service:
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) for /healthz."""
-        if not self.scheduler.running:
-            return 503, {"status": "unhealthy", "reason": "scheduler is not running"}
-        try:
-            with self.store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as err:  # noqa: BLE001 - any database failure is "unhealthy"
-            return 503, {"status": "unhealthy", "reason": f"database: {type(err).__name__}"}
-        return 200, {
-            "status": "ok",
-            "sources": len(self.config.sources.sources),
-            "rules": len(self.config.rules),
-        }
+        return health(self.store, self.live())
 
-    def _wsgi(self) -> Callable[..., Any]:
-        metrics_app = make_wsgi_app(self.metrics.registry)
+    def live(self) -> Live:
+        """What the web pages show beyond the database: sources, scheduler, next polls."""
+        running = self.scheduler.running
+        planned = {}
+        if running:
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("source:") and job.next_run_time is not None:
+                    planned[job.id[7:]] = job.next_run_time
+        return Live(
+            sources=tuple(s.id for s in self.config.sources.sources),
+            scheduler=running,
+            next_polls=planned,
+            rules=len(self.config.rules),
+            channels=channel_infos(self.config.channels),
+        )
 
-        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-            path = environ.get("PATH_INFO", "")
-            if path == "/metrics":
-                return list(metrics_app(environ, start_response))
-            if path == "/healthz":
-                status, body = self.health()
-                phrase = "OK" if status == 200 else "Service Unavailable"
-                start_response(f"{status} {phrase}", [("Content-Type", "application/json")])
-                return [json.dumps(body).encode()]
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found\n"]
-
-        return app
-
-    def _start_http(self) -> None:
-        host, port = self.settings.http_host, self.settings.http_port
-        try:
-            self._http = make_server(host, port, self._wsgi(), handler_class=_QuietHandler)
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                raise MonitorError(
-                    f"MONITOR_HTTP_PORT: port {port} on {host} is already in use (another "
-                    "`monitor run`?); stop it or choose another port"
-                ) from None
-            reason = err.strerror or str(err)
-            raise MonitorError(
-                f"MONITOR_HTTP_HOST/MONITOR_HTTP_PORT: cannot listen on {host}:{port}: {reason}"
-            ) from None
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+    async def _start_http(self) -> None:
+        """The web pages, /healthz and /metrics, served by uvicorn inside this loop."""
+        app = create_app(self.settings, self.store, self.live, metrics=self.metrics.registry)
+        self._http = HttpServer(app, self.settings)  # binds now: a port in use stops the start
+        await self._http.start()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def run(self, grace: float | None = None) -> None:
         grace = self.settings.shutdown_grace if grace is None else grace
-        self._start_http()  # first: a port in use stops the start before any work
+        await self._start_http()  # first: a port in use stops the start before any work
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(LOOP_THREADS, thread_name_prefix="loop"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
-        self.fetcher = Fetcher(self.settings)
+        self.fetcher = Fetcher(self.settings, hosts=self.config.sources.host_policies())
+        self.writer = PollWriter(self.store)
+        self.store.load_validators(s.url for s in self.config.sources.sources)
         self._schedule_sources()
         delivery = asyncio.create_task(self._delivery_loop(), name="delivery")
         self.scheduler.add_job(
@@ -421,8 +405,8 @@ class Service:
         self.scheduler.add_listener(self._observe_lag, EVENT_JOB_SUBMITTED)
         self.scheduler.start()
         log.info(
-            "monitor running: %d sources, %d rules, %d channels; /healthz and /metrics on "
-            "http://%s:%d",
+            "monitor running: %d sources, %d rules, %d channels; web pages, /healthz and "
+            "/metrics on http://%s:%d",
             len(self.config.sources.sources),
             len(self.config.rules),
             len(self.config.channels),
@@ -440,14 +424,17 @@ class Service:
         while self._in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         for task in list(self._in_flight):
-            task.cancel()  # a cancelled poll commits nothing: its transaction never began
+            # A cancelled poll commits nothing, unless its batch was already being written
+            # (then all of it is committed: documents, seen entries and alerts together).
+            task.cancel()
         delivery.cancel()  # waiting for its next tick, or cancelled just above
         with contextlib.suppress(asyncio.CancelledError):
             await delivery
         self.scheduler.shutdown(wait=False)
         if self._http is not None:
-            self._http.shutdown()
+            await self._http.stop()
         await self.fetcher.aclose()
+        await self.writer.aclose()
         self.store.close()
         log.info("stopped")
 

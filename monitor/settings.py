@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"  # the image sets 0.0.0.0: inside a container, all is local
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # The web pages' login: when set, pages and /api need it (never logged or shown).
+    # Required to listen on anything but loopback.
+    web_token: SecretStr | None = None
 
     user_agent: str = "monitor/0.1 (release watcher; +https://github.com/monitor-project/monitor)"
     fetch_connect_timeout: float = Field(default=10.0, gt=0)
@@ -61,6 +66,11 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None  # PEM CA bundle trusted instead of the system's (private CA)
     smtp_from: str = "monitor@localhost"
     webhook_secret: SecretStr | None = None
+    # Base URL of the web pages (https://monitor.agency.example): alerts then carry signed
+    # "useful / not useful" links to /feedback/…; unset, they carry none.
+    public_url: str | None = None
+    # Signs those links (else a key derived from MONITOR_WEBHOOK_SECRET does). Never logged.
+    feedback_secret: SecretStr | None = None
 
     # Delivery retries: the first after `delivery_backoff` seconds, then doubling up to
     # `delivery_backoff_max`, until the alert is `delivery_give_up_after` old: then dead.
@@ -89,6 +99,26 @@ class Settings(BaseSettings):
         # Found at start, not when the first alert email fails.
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        # Checked at start: every alert's links are built on it.
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{value}' is not an http(s) URL (e.g. https://monitor.example.org)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"'{value}' must be a base URL, without '?' or '#'")
+        return value.strip().rstrip("/")
+
+    @field_validator("feedback_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short: use at least 16 random characters")
         return value
 
     @field_validator("timezone")
@@ -146,9 +176,44 @@ class Settings(BaseSettings):
         return logging.getLevelName(self.log_level)  # type: ignore[no-any-return]
 
 
+MIN_WEB_TOKEN = 16
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the web pages may not be served as set: open beyond this machine, or a weak
+    login (None: they may)."""
+    token = settings.web_token.get_secret_value() if settings.web_token else ""
+    if settings.web_token is not None and len(token) < MIN_WEB_TOKEN:
+        return (
+            f"MONITOR_WEB_TOKEN: too short ({len(token)} characters; at least "
+            f"{MIN_WEB_TOKEN}); make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    if not token and not is_loopback(settings.http_host):
+        return (
+            f"MONITOR_HTTP_HOST is {settings.http_host}, which other machines may reach, and "
+            "MONITOR_WEB_TOKEN is not set: set MONITOR_WEB_TOKEN (the web pages' login) or "
+            "listen on 127.0.0.1"
+        )
+    return None
+
+
 def config_problems(settings: Settings, config: Config) -> list[str]:
     """Settings that do not fit the config; `monitor check` and `monitor run` both refuse them."""
     problems = []
+    exposure = exposure_problem(settings)  # `run` serves the web pages
+    if exposure:
+        problems.append(exposure)
     channel = settings.ops_channel
     if channel and channel in config.off:
         problems.append(

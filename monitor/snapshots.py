@@ -102,6 +102,8 @@ async def poll_snapshot(
         forget=removed,
         validators={options.url: fetched.validators},
         item_count=len(snapshot.fingerprints),
+        duration=result.elapsed(),
+        http_status=result.http_status,
         dry_run=ctx.dry_run,
         match=ctx.rules.match if ctx.rules is not None and len(ctx.rules) else None,
         alerts=alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None,

@@ -37,29 +37,53 @@ SHIPPED_CHANNELS_ENV = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the slow tests (`@pytest.mark.slow`) first, so no worker is left with one at
-    the end; the order among the slow tests, and among the others, stays as collected."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Slow tests (`@pytest.mark.slow`) first, so that no worker is left with one at the end;
+    browser tests last: while Playwright's sync API lives it keeps an event loop running in
+    the main thread, and an asyncio.run() of a later test would fail. Otherwise the order
+    stays as collected."""
+    items.sort(
+        key=lambda item: (
+            item.nodeid.startswith("tests/browser/"),
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
-_MODULE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package)[\"']")
+_WIDE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package|session)[\"']")
 
 
-def _modules_kept_together(tests: Path) -> set[str]:
-    """Test modules (node id paths) that define a module-, class- or package-scoped fixture."""
+def _kept_together(tests: Path) -> set[str]:
+    """Node id paths run whole on one worker: test modules that define a module- (class-,
+    package-, session-) scoped fixture, and folders whose conftest.py does (tests/browser:
+    one Chromium and one `monitor run`). The top conftest's fixtures are per worker anyway."""
     root = tests.parent
-    return {
-        path.relative_to(root).as_posix()
-        for path in tests.rglob("test_*.py")
-        if _MODULE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace"))
-    }
+    kept = set()
+    for path in tests.rglob("*.py"):
+        if path.name == "conftest.py" and path.parent == tests:
+            continue
+        if not (path.name.startswith("test_") or path.name == "conftest.py"):
+            continue
+        if _WIDE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace")):
+            target = path.parent if path.name == "conftest.py" else path
+            kept.add(target.relative_to(root).as_posix())
+    return kept
+
+
+def _unit(nodeid: str, kept: set[str]) -> str:
+    """The work unit of a test: the kept module or folder it is in, or itself."""
+    path = nodeid.split("::", 1)[0]
+    for candidate in [path, *(p.as_posix() for p in Path(path).parents)]:
+        if candidate in kept:
+            return candidate
+    return nodeid
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadgroup` (pyproject.toml): tests are handed out one at a time, in the order
     above, except that a module defining a module-scoped fixture (the demo database, the
-    ingested corpus, a PKI) goes to one worker whole, so that the fixture is built once.
+    ingested corpus, a PKI) goes to one worker whole, so that the fixture is built once;
+    likewise a folder whose conftest.py defines one (tests/browser).
 
     pytest-xdist's own grouping (the `xdist_group` mark) renames node ids in a way pytest 9
     no longer sees, so the groups are made here, from the node ids, on the controller.
@@ -68,15 +92,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    together = _modules_kept_together(ROOT / "tests")
+    kept = _kept_together(ROOT / "tests")
     config.option.loadscopereorder = False  # keep the slow-first order
 
     class Scheduler(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.rfind("@") > nodeid.rfind("]"):  # an xdist_group mark (pytest < 9)
                 return nodeid.split("@")[-1]
-            module = nodeid.split("::", 1)[0]
-            return module if module in together else nodeid
+            return _unit(nodeid, kept)
 
     return Scheduler(config, log)
 
@@ -181,3 +204,4 @@ def poll(
 
 def by_source(results: list[PollResult]) -> dict[str, PollResult]:
     return {r.source_id: r for r in results}
+

@@ -8,6 +8,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.hosts import HostPolicy
 from monitor.sources.page import PageOptions
 from monitor.sources.rss import RssOptions
 from tests.conftest import CONFIG
@@ -168,3 +169,36 @@ def test_ordinary_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:
     sources = load_config(write(tmp_path, text)).sources.sources
     assert len(sources) == 200
     assert all(isinstance(s, PageOptions) and s.listing is not None for s in sources)
+
+
+def test_hosts_section_sets_politeness_per_host(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "hosts:\n"
+            "  WWW.State.gov: {concurrency: 2, delay: 1.5}\n"
+            "  127.0.0.1:8080: {delay: 0}\n"
+            "sources:\n"
+            "  - {id: a, type: rss, url: 'https://www.state.gov/feed'}\n",
+        )
+    )
+    assert config.sources.host_policies() == {
+        "www.state.gov": HostPolicy(concurrency=2, delay=1.5),
+        "127.0.0.1:8080": HostPolicy(concurrency=None, delay=0),
+    }
+
+
+def test_a_bad_hosts_entry_names_file_line_and_host(tmp_path: Path) -> None:
+    errors = errors_of(
+        tmp_path,
+        "sources:\n"
+        "  - {id: a, type: rss, url: 'https://www.state.gov/feed'}\n"
+        "hosts:\n"
+        "  www.state.gov: {concurrency: 0}\n"
+        "  example.org: {pace: 3}\n",
+    )
+    assert len(errors) == 2
+    assert errors[0].endswith(
+        ":4: host 'www.state.gov': 'concurrency': Input should be greater than or equal to 1"
+    )
+    assert ":5: host 'example.org':" in errors[1] and "pace" in errors[1]

@@ -289,6 +289,13 @@ def test_monitor_passes_every_other_setting_through_from_the_environment() -> No
     assert not fixed_by_the_image & set(env)
 
 
+def test_compose_requires_a_web_token_from_dot_env() -> None:
+    # The container listens on 0.0.0.0, where monitor refuses to serve its pages without a
+    # login: compose stops at once with this message rather than restarting in a loop.
+    env = _environment(_service("monitor"))
+    assert (env["MONITOR_WEB_TOKEN"] or "").startswith("${MONITOR_WEB_TOKEN:?set MONITOR_WEB_TOKEN")
+
+
 def test_every_variable_compose_reads_is_in_env_example() -> None:
     used = set(_INTERPOLATION.findall(json.dumps(_compose())))  # values, not comments
     names = {name for name, _ in used}
@@ -373,7 +380,13 @@ def test_env_example_values_are_the_defaults_and_secrets_are_empty(
     example = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     for field in Settings.model_fields:  # an empty value means the default too
         assert getattr(example, field) == getattr(defaults, field), field
-    secrets = {"MONITOR_SMTP_PASSWORD", "MONITOR_WEBHOOK_SECRET", "POSTGRES_PASSWORD"}
+    secrets = {
+        "MONITOR_SMTP_PASSWORD",
+        "MONITOR_WEBHOOK_SECRET",
+        "MONITOR_WEB_TOKEN",
+        "MONITOR_FEEDBACK_SECRET",
+        "POSTGRES_PASSWORD",
+    }
     assert secrets <= empty
     # The channels of the shipped config stay off until their addresses are set.
     assert {"POLICY_EMAIL_TO", "OPS_WEBHOOK_URL"} <= empty

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from monitor.errors import FetchError, TransientFetchError
-from monitor.fetch import Fetcher, FetchResult, PerHostTransport, Validators
+from monitor.fetch import Fetcher, FetchResult, HostPolicy, PerHostTransport, Validators
 from monitor.fixture_server import FixtureServer, Route
 from monitor.settings import Settings
 from tests.conftest import fast_settings
@@ -479,3 +479,74 @@ def test_the_connection_goes_to_the_address_that_was_checked(
 def test_a_name_that_does_not_resolve_is_a_connection_failure(settings: Settings) -> None:
     with pytest.raises(TransientFetchError, match="cannot resolve nowhere.example"):
         _fetch_via(settings, _resolver({}), "http://nowhere.example/feed")
+
+
+def test_a_host_listed_under_hosts_has_its_own_politeness(tmp_path: Path) -> None:
+    # The settings are strict (1 at once, 0.2 s apart); fast.example is trusted with 3 at
+    # once and no delay, slow.example keeps the settings' concurrency with a longer delay.
+    settings = fast_settings(tmp_path, host_concurrency=1, host_delay=0.2)
+    hosts = {
+        "fast.example": HostPolicy(concurrency=3, delay=0),
+        "slow.example": HostPolicy(delay=0.3),
+    }
+    active: dict[str, int] = {}
+    most: dict[str, int] = {}
+    sent: list[tuple[str, float]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        sent.append((host, time.monotonic()))
+        active[host] = active.get(host, 0) + 1
+        most[host] = max(most.get(host, 0), active[host])
+        await asyncio.sleep(0.05)
+        active[host] -= 1
+        return httpx.Response(200, content=b"ok")
+
+    async def run() -> None:
+        transport = httpx.MockTransport(handler)
+        async with Fetcher(settings, transport=transport, hosts=hosts) as fetcher:
+            urls = [f"https://fast.example/{i}" for i in range(6)]
+            urls += [f"https://slow.example/{i}" for i in range(3)]
+            await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+
+    asyncio.run(run())
+    assert most == {"fast.example": 3, "slow.example": 1}
+    slow = sorted(t for host, t in sent if host == "slow.example")
+    gaps = [b - a for a, b in zip(slow, slow[1:], strict=False)]
+    assert len(gaps) == 2 and all(gap >= 0.29 for gap in gaps), gaps
+
+
+def test_304s_keep_their_connection_alive(settings: Settings) -> None:
+    # A conditional re-poll answered 304 must not cost a new TCP connection each time.
+    connections = 0
+
+    async def run() -> list[int]:
+        closed = asyncio.Event()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while await reader.readline():
+                    while (await reader.readline()) not in (b"\r\n", b""):
+                        pass
+                    writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\n\r\n')
+                    await writer.drain()
+            finally:
+                writer.close()
+                await writer.wait_closed()
+                closed.set()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            async with Fetcher(settings) as fetcher:
+                url = f"http://127.0.0.1:{port}/feed"
+                statuses = [
+                    (await fetcher.fetch(url, Validators(etag='"a"'))).status for _ in range(5)
+                ]
+            await asyncio.wait_for(closed.wait(), 10)
+        return statuses
+
+    assert asyncio.run(run()) == [304] * 5
+    assert connections == 1

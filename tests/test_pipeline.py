@@ -200,3 +200,28 @@ def test_unreachable_article_page_keeps_the_feed_text(
     assert any("HTTP 404" in e for e in result.item_errors)
     pence = next(c.document for c in result.changes if c.document.title.startswith("Pence"))
     assert "full agreement" in pence.body  # the feed's teaser
+
+
+def test_the_same_bytes_without_validators_are_not_parsed_again(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    # A server that sends no ETag / Last-Modified (or ignores them) answers 200 every time.
+    def rss(*titles: str) -> Route:
+        items = "".join(
+            f"<item><guid>{t}</guid><link>http://example.org/{t}</link><title>{t}</title></item>"
+            for t in titles
+        )
+        body = f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
+        return Route(body=body, content_type="application/rss+xml", conditional=False)
+
+    server.routes["/plain"] = rss("a", "b")
+    source = RssOptions(id="plain", type="rss", url=server.url("/plain"))
+    [first] = poll([source], store, settings)
+    assert first.status == "ok" and first.items == 2 and first.count("new") == 2
+    [again] = poll([source], store, settings)
+    # The body's digest equals the last one stored: read, not parsed (no items counted).
+    assert again.status == "not_modified" and again.items == 0 and again.changes == []
+    assert len(server.requests_to("/plain")) == 2
+    server.routes["/plain"] = rss("c", "a", "b")
+    [changed] = poll([source], store, settings)
+    assert changed.status == "ok" and changed.items == 3 and changed.count("new") == 1

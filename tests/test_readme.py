@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,18 @@ def test_readme_run_command_is_the_image_command() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     cmd = re.findall(r"^CMD (\[.*\])$", dockerfile, flags=re.M)[-1]
     assert " ".join(json.loads(cmd)) == command.strip() == "monitor run"
+
+
+def test_readme_learning_rule_example_is_valid(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (the learn extra)")
+    [example] = [b for b in _blocks("yaml") if b.startswith("labelled:")]
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text((ROOT / "config/sources.yaml").read_text())
+    (config / "channels.yaml").write_text((ROOT / "config/channels.yaml").read_text())
+    (config / "rules.yaml").write_text(example)
+    shutil.copytree(ROOT / "fixtures/rules", tmp_path / "fixtures/rules")
+    rules = load_config(config).rules
+    assert [r.id for r in rules.rules if r.learn] == ["sanctions-change"]
+    assert [p.name for p in rules.labelled] == ["labelled.yaml"]
+    assert [p.name for p in rules.heldout] == ["heldout.yaml"]

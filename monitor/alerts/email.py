@@ -31,6 +31,7 @@ from monitor.alerts.base import (
     register,
     safe_link,
 )
+from monitor.alerts.feedback import feedback_links
 from monitor.models import segments
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
@@ -178,6 +179,8 @@ class EmailChannel(Channel):
             "published": self._published(p["document"].get("published_at")),
             "segments": segments(snippet, match.get("highlights", [])),
             "update": p.get("update", False),
+            # Signed "useful / not useful" links, or None (no MONITOR_PUBLIC_URL).
+            "feedback": feedback_links(self.settings, p, "email"),
         }
 
     def render(self, alerts: list[OutboxAlert]) -> EmailMessage:

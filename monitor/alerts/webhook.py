@@ -29,6 +29,7 @@ from monitor.alerts.base import (
     register,
     safe_link,
 )
+from monitor.alerts.feedback import feedback_links
 from monitor.fetch import retry_after_seconds
 from monitor.settings import Settings, env_value
 
@@ -87,17 +88,22 @@ def _slack_link(url: object, label: str) -> str:
     return f"<{_slack_escape(link).replace('|', '%7C')}|{label}>"
 
 
-def slack_text(alerts: list[OutboxAlert]) -> str:
-    """A chat message: rule, linked title, the matching sentence."""
+def slack_text(alerts: list[OutboxAlert], settings: Settings | None = None) -> str:
+    """A chat message: rule, linked title, the matching sentence (and feedback links)."""
     lines = []
     for alert in alerts:
         p = alert.payload
         doc, match = p["document"], p["matches"][0]
         title = _slack_link(doc.get("url"), _slack_escape(doc["title"]))
-        lines.append(
-            f"*[monitor] {_slack_escape(p['rule']['name'])}*: {title}\n"
-            f"> {_slack_escape(match['snippet'])}"
-        )
+        line = f"*[monitor] {_slack_escape(p['rule']['name'])}*: {title}\n"
+        line += f"> {_slack_escape(match['snippet'])}"
+        links = feedback_links(settings, p, "webhook") if settings else None
+        if links:
+            line += (
+                f"\nUseful? {_slack_link(links['useful'], 'Yes')} · "
+                f"{_slack_link(links['not_useful'], 'No')}"
+            )
+        lines.append(line)
     return "\n\n".join(lines)
 
 
@@ -168,10 +174,16 @@ class WebhookChannel(Channel):
         options = self.options
         assert isinstance(options, WebhookOptions)
         if options.format == "slack":
-            return {"text": slack_text(alerts)}
-        if len(alerts) == 1:
-            return alerts[0].payload
-        return {"type": "monitor.digest", "schema": 1, "alerts": [a.payload for a in alerts]}
+            return {"text": slack_text(alerts, self.settings)}
+        payloads = [self._with_feedback(a.payload) for a in alerts]
+        if len(payloads) == 1:
+            return payloads[0]
+        return {"type": "monitor.digest", "schema": 1, "alerts": payloads}
+
+    def _with_feedback(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload plus its `feedback` links, when alerts carry them (MONITOR_PUBLIC_URL)."""
+        links = feedback_links(self.settings, payload, "webhook")
+        return {**payload, "feedback": links} if links else payload
 
     async def send(self, alerts: list[OutboxAlert]) -> Outcome:
         options = self.options

@@ -17,8 +17,9 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from monitor.alerts.feedback import links_off_reason
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure as configure_logging
 from monitor.pipeline import PollContext, run_sources
@@ -29,7 +30,8 @@ from monitor.report import (
     matches_report,
     summary_table,
 )
-from monitor.rules.matcher import word_frequencies
+from monitor.rules.learn import LearnStatus, learned
+from monitor.rules.matcher import RuleSet, word_frequencies
 from monitor.settings import Settings, config_problems, env_file_problems
 from monitor.store import Store
 
@@ -72,6 +74,8 @@ class State:
         overrides: dict[str, Any] = {"config_dir": config_dir} if config_dir else {}
         self.settings = Settings(**overrides)
         self._stores: list[Store] = []
+        self.learn_statuses: list[LearnStatus] = []  # set where `learn: true` rules train
+        self._existing: Store | None = None
 
     def config(self) -> Config:
         return load_config(self.settings.config_dir)
@@ -83,18 +87,39 @@ class State:
             return url.database
         return url.render_as_string(hide_password=True)
 
-    def stored_kinds(self) -> list[str]:
-        """Kinds of the stored documents, if a database exists (none is created for this)."""
+    def existing_store(self) -> Store | None:
+        """The database if it exists, unmigrated (none is created for this), else None."""
+        if self._existing is not None:
+            return self._existing
         try:
             url = make_url(self.settings.database_url)
             if url.get_backend_name() == "sqlite" and not (
                 url.database and url.database != ":memory:" and Path(url.database).exists()
             ):
-                return []
+                return None
             store = Store.open(self.settings.database_url, migrate=False)
-        except Exception:  # noqa: BLE001 - the kinds only sharpen warnings; check goes on
-            return []
+        except Exception:  # noqa: BLE001 - what it gives only sharpens messages
+            return None
         self._stores.append(store)
+        self._existing = store
+        return store
+
+    def learned(self, rules: RuleSet) -> RuleSet:
+        """The rules with classifiers for `learn: true` (statuses in `learn_statuses`),
+        trained on the labelled sets and the votes in the database, if it has any."""
+        if not any(rule.learn for rule in rules.rules):
+            return rules
+        try:
+            rules, self.learn_statuses = learned(rules, self.existing_store())
+        except StoreError:  # a database from before feedback existed: the sets alone
+            rules, self.learn_statuses = learned(rules, None)
+        return rules
+
+    def stored_kinds(self) -> list[str]:
+        """Kinds of the stored documents, if a database exists (none is created for this)."""
+        store = self.existing_store()
+        if store is None:
+            return []
         try:
             return store.document_kinds()
         except MonitorError:  # an empty or older database: compare with the sources only
@@ -155,10 +180,10 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: bool) -> None:
             click.echo(line, err=True)
         sys.exit(1)
     ctx.call_on_close(ctx.obj.close)  # also when a command exits early or fails
-    # MONITOR_LOG_LEVEL rules the service (and -v); other commands print their results and
-    # log only warnings and worse, unless the setting asks for less.
+    # MONITOR_LOG_LEVEL rules the servers (`run`, `web`) and -v; other commands print their
+    # results and log only warnings and worse, unless the setting asks for less.
     level = ctx.obj.settings.log_level_number
-    if not (verbose or ctx.invoked_subcommand == "run"):
+    if not (verbose or ctx.invoked_subcommand in ("run", "web")):
         level = max(level, logging.WARNING)
     configure_logging(ctx.obj.settings.log_format, level)
 
@@ -174,6 +199,11 @@ def check(state: State) -> None:
             click.echo(message, err=True)
         sys.exit(1)
     problems = config_problems(state.settings, config)  # what `monitor run` would refuse
+    info: list[str] = []
+    try:
+        info = _info_lines(state, config)
+    except ConfigError as err:  # a labelled set a `learn: true` rule trains on is unreadable
+        problems += err.messages
     for message in problems:
         click.echo(message, err=True)
     if problems:
@@ -183,6 +213,7 @@ def check(state: State) -> None:
         warnings.append(f"warning: {config.off_warning()}")
     for warning in warnings:
         click.echo(warning, err=True)
+
     def count(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -193,6 +224,20 @@ def check(state: State) -> None:
         f"{count(len(config.rules), 'rule')}, {count(len(config.channels), 'channel')}{off} "
         f"in {config.directory}{note}"
     )
+    for line in info:
+        click.echo(f"info: {line}")
+
+
+def _info_lines(state: State, config: Config) -> list[str]:
+    """What works differently than it could, without being wrong: feedback links that are
+    off, and what `learn: true` rules learned (or why they cannot yet)."""
+    lines = []
+    off = links_off_reason(state.settings)
+    if off:
+        lines.append(off)
+    state.learned(config.rules)
+    lines += [status.describe() for status in state.learn_statuses]
+    return lines
 
 
 @main.command()
@@ -207,15 +252,19 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
         click.echo(f"warning: {config.off_warning()}", err=True)
     sources = [config.sources.get(i) for i in source_ids] if source_ids else config.sources.sources
     store = state.store()
+    rules, _ = learned(
+        config.rules.with_frequencies(word_frequencies(store.sample_documents())), store
+    )
 
     async def poll() -> list[Any]:
-        async with Fetcher(state.settings) as fetcher:
+        async with Fetcher(state.settings, hosts=config.sources.host_policies()) as fetcher:
             ctx = PollContext(
                 fetcher=fetcher,
                 store=store,
                 dry_run=dry_run,
                 executor=executor,
-                rules=config.rules.with_frequencies(word_frequencies(store.sample_documents())),
+                rules=rules,
+                lean_results=True,  # the report shows titles and links, not texts
             )
             return await run_sources(sources, ctx)
 

@@ -14,6 +14,7 @@ import click
 from monitor.alerts import build_channels
 from monitor.alerts.base import ChannelOptions, Outcome, Sent, sample_alert
 from monitor.alerts.email import EmailOptions
+from monitor.alerts.feedback import Verdict, Vote
 from monitor.alerts.webhook import WebhookOptions
 from monitor.alerts.worker import Delivery, deliver_due
 from monitor.cli import State, _fail, handles_errors, main
@@ -205,3 +206,33 @@ def channels_test(state: State, name: str) -> None:
         click.echo(f"Sent a test alert through '{name}' ({outcome.detail}).")
         return
     raise MonitorError(f"test alert through '{name}' failed: {outcome.error}")
+
+
+@alerts.command("feedback")
+@click.argument("alert")
+@click.argument("verdict", type=click.Choice(["useful", "not-useful"]))
+@click.pass_obj
+@handles_errors
+def alerts_feedback(state: State, alert: str, verdict: str) -> None:
+    """Record whether an alert was useful (as its email's links do), for `learn: true` rules.
+
+    ALERT is its ID in `monitor alerts`, or its key (an email's Message-ID, a webhook's
+    Idempotency-Key; 8+ characters are enough). A later vote replaces an earlier one.
+    """
+    store = state.store()
+    found = store.feedback.alert(alert.strip().strip("<>").split("@")[0])
+    if found is None:
+        raise MonitorError(
+            f"No alert '{alert}' (give its ID from `monitor alerts`, or 8+ characters of its key)"
+        )
+    vote = Vote(found.key, found.rule_id, found.document_id, VERDICT_OF[verdict], "cli")
+    before = store.feedback.verdict(found.key)
+    store.feedback.record(vote, datetime.now(UTC))
+    was = f" (was {before.verdict.replace('_', ' ')})" if before else ""
+    click.echo(
+        f"Recorded: alert {found.id} [{found.rule_id}] {found.title} — "
+        f"{verdict.replace('-', ' ')}{was}."
+    )
+
+
+VERDICT_OF: dict[str, Verdict] = {"useful": "useful", "not-useful": "not_useful"}

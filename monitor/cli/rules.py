@@ -14,11 +14,14 @@ import click
 from monitor.cli import PROGRESS_THRESHOLD, State, handles_errors, main
 from monitor.config import Config
 from monitor.documents_io import documents_from_file
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.models import Document
 from monitor.report import table
 from monitor.rules import Rule, RuleSet, parse_query
+from monitor.rules.learn import THRESHOLD
 from monitor.rules.matcher import excluded_hits
+from monitor.rules.prefilter import required
+from monitor.rules.quality import RuleScore, load_labelled, score_rule
 from monitor.rules.query import QuerySyntaxError
 from monitor.sources.base import parse_interval
 from monitor.store import Store
@@ -93,7 +96,16 @@ def _filters(rule: Rule) -> str:
     is_flag=True,
     help="Test the rule's query alone, without its sources/kinds filters.",
 )
-@click.option("--why", is_flag=True, help="Also show hits the rule's exclude: ignores, and why.")
+@click.option(
+    "--why",
+    is_flag=True,
+    help="Also show hits the rule's exclude: ignores, and why, and its classifier's score.",
+)
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Precision and recall against the feedback on its alerts and the labelled sets.",
+)
 @click.pass_obj
 def rules_test(
     state: State,
@@ -104,8 +116,19 @@ def rules_test(
     file_path: Path | None,
     ignore_filters: bool,
     why: bool,
+    labels: bool,
 ) -> None:
-    """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error."""
+    """Which documents a rule matches, with the sentence; exit 0 if any, 1 if none, 2 on error.
+
+    With --labels: how well it does on labelled documents (exit 0, or 2 on error).
+    """
+    if labels:
+        try:
+            _labels_report(state, rule_id, query_text, ignore_filters)
+        except MonitorError as err:
+            click.echo(str(err), err=True)
+            sys.exit(2)
+        sys.exit(0)
     try:
         count, notes = _rules_test(
             state, rule_id, query_text, since, source_id, file_path, ignore_filters, why
@@ -149,10 +172,11 @@ def _rules_test(
     why: bool = False,
 ) -> tuple[int, list[str]]:
     """(matching documents, notes on what was searched and what the filters left out)."""
-    config = state.config()
+    config = _learned_config(state)
     rule = _find_rule(config, rule_id, query_text)
     # The query alone is matched; the filters are applied here, to count what they exclude.
     ruleset = RuleSet([replace(rule, sources=(), kinds=())], config.rules.lists)
+    query_alone = RuleSet([replace(rule, sources=(), kinds=(), classifier=None)], ruleset.lists)
     notes: list[str] = []
     total = None
     if file_path is not None:
@@ -169,8 +193,13 @@ def _rules_test(
         cutoff = datetime.now(UTC) - _parse_age(since) if since else None
         stored = store.count_documents()
         total = store.count_documents(cutoff, source_id)
-        docs = store.iter_documents(cutoff, source_id)
+        # The word index reads only the documents holding the words the query needs; the
+        # matcher decides on those (the same matches as reading them all).
+        ids = store.candidate_ids(required(rule.ast))
+        docs = store.iter_documents(cutoff, source_id, ids=ids)
         notes.append(_searched(store, stored, total, cutoff, since, source_id, state))
+        if ids is not None:
+            total = min(total, len(ids))
     bold = sys.stdout.isatty()
     count = excluded = 0
     excluded_from_file = False
@@ -183,8 +212,13 @@ def _rules_test(
             if why
             else ""
         )
+        if why and rule.classifier is not None:
+            if matches or query_alone.matching_rules(doc):
+                reasons += _classifier_line(rule.classifier.score(doc))
         if not matches:
-            if reasons:
+            if reasons and rule.classifier is not None and query_alone.matching_rules(doc):
+                click.echo(f"{doc.title}\n  not matched: the classifier turned it down\n{reasons}")
+            elif reasons:
                 click.echo(f"{doc.title}\n  not matched: every hit is excluded\n{reasons}")
             return
         if not ignore_filters and not rule.applies_to(doc):
@@ -253,3 +287,91 @@ def _searched(
             line += f"; {older} {'is' if older == 1 else 'are'} older (the newest was published "
             line += f"{newest:%Y-%m-%d})"
     return line + "."
+
+
+def _classifier_line(score: float) -> str:
+    verdict = "kept" if score >= THRESHOLD else "turned down"
+    return f"  classifier: score {score:.2f} ({verdict}; it keeps {THRESHOLD:.2f} and above)\n"
+
+
+def _learned_config(state: State) -> Config:
+    """The config, with classifiers trained for its `learn: true` rules."""
+    config = state.config()
+    config.rules = state.learned(config.rules)
+    return config
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _labels_report(
+    state: State, rule_id: str | None, query_text: str | None, ignore_filters: bool
+) -> None:
+    """`rules test RULE --labels`: P/R/F1 on the feedback and on the labelled sets."""
+    config = _learned_config(state)
+    rule = _find_rule(config, rule_id, query_text)
+    if ignore_filters:
+        rule = replace(rule, sources=(), kinds=())
+    forms = [("query", RuleSet([replace(rule, classifier=None)], config.rules.lists))]
+    if rule.classifier is not None:
+        forms.append(("query + classifier", RuleSet([rule], config.rules.lists)))
+    sets: list[tuple[str, list[tuple[Document, bool]], bool]] = []  # name, items, held out
+    store = state.existing_store()
+    votes: dict[tuple[str, str], bool] = {}
+    if store is not None:
+        try:
+            votes = store.feedback.labels(rule.id)
+        except StoreError:
+            votes = {}  # a database from before feedback existed
+    voted = [(store.document(d), useful) for (_, d), useful in votes.items()] if store else []
+    found = [(doc, useful) for doc, useful in voted if doc is not None]
+    sets.append((f"feedback ({_plural(len(votes), 'vote')})", found, False))
+    for path in config.rules.labelled:
+        items = [(i.document, rule.id in i.expect) for i in load_labelled(path)]
+        sets.append((_shown_path(path), items, False))
+    for path in config.rules.heldout:
+        items = [(i.document, rule.id in i.expect) for i in load_labelled(path)]
+        sets.append((f"{_shown_path(path)} (held out)", items, True))
+    rows = []
+    mistakes: list[tuple[str, str, Document]] = []
+    for name, items, held_out in sets:
+        for form, compiled in forms:
+            s = score_rule(compiled, rule.id, items)
+            rows.append(
+                [name, form, str(s.documents), str(s.tp), str(s.fp), str(s.fn), str(s.tn)]
+                + _figures(s)
+            )
+            if form == forms[-1][0] and not held_out:  # held-out sets: figures only
+                mistakes += [(kind, name, doc) for kind, doc in s.mistakes or []]
+    click.echo(f"Rule '{rule.id}' on labelled documents (a document counts once per set):\n")
+    header = ["SET", "FORM", "DOCS", "TP", "FP", "FN", "TN", "P", "R", "F1"]
+    click.echo(table(header, rows, [None, None, None, None, None, None, None, None, None]))
+    if not config.rules.labelled and not config.rules.heldout:
+        click.echo(
+            f"\nNo labelled sets: name them under 'labelled:' in {config.directory}/rules.yaml."
+        )
+    if mistakes:
+        click.echo(f"\nMistakes ({forms[-1][0]}; held-out sets are never shown per document):")
+        for kind, name, doc in mistakes:
+            where = name.split(" (")[0]
+            click.echo(f"  {kind:14s}  {where}  {doc.id}  {' '.join(doc.title.split())[:80]}")
+    for status in state.learn_statuses:
+        if status.rule_id == rule.id:
+            click.echo(f"\n{status.describe()}")
+    if rule.classifier is not None:
+        click.echo(
+            "The classifier was trained on the tuning sets and the feedback: only the held-out "
+            "figures say how it generalises."
+        )
+
+
+def _figures(s: RuleScore) -> list[str]:
+    """P, R and F1, or '-' where a figure is undefined (nothing matched, nothing expected)."""
+    p = f"{s.precision:.2f}" if s.tp + s.fp else "-"
+    r = f"{s.recall:.2f}" if s.tp + s.fn else "-"
+    f1 = f"{s.f1:.2f}" if s.tp + s.fp and s.tp + s.fn else "-"
+    return [p, r, f1]

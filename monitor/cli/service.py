@@ -1,4 +1,4 @@
-"""`monitor run` and `monitor db upgrade`."""
+"""`monitor run`, `monitor web` and `monitor db upgrade`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ def run(state: State) -> None:
     from monitor.service import run_service
 
     run_service(state.settings)
+
+
+@main.command()
+@click.pass_obj
+@handles_errors
+def web(state: State) -> None:
+    """Serve the web pages alone against the configured database (no polling), on
+    MONITOR_HTTP_HOST:MONITOR_HTTP_PORT: for looking at a copy, or beside replicas."""
+    from monitor.web.serve import run_web
+
+    run_web(state.settings)
 
 
 @main.group()

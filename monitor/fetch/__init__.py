@@ -1,7 +1,8 @@
 """The shared HTTP client: conditional GET, limits, politeness and retries.
 
 One `Fetcher` wraps one `httpx.AsyncClient` for the whole process. Each `fetch`:
-- waits for its host's turn (at most `host_concurrency` at once, `host_delay` between starts);
+- waits for its host's turn (at most `host_concurrency` at once, `host_delay` between starts;
+  a host listed under `hosts:` in sources.yaml has its own, see `HostPolicy`);
 - sends If-None-Match / If-Modified-Since when the caller knows the validators;
 - follows at most `fetch_max_redirects` redirects, checking each hop: only http(s), and —
   unless the source sets `allow_private` — no private, loopback or link-local address
@@ -19,7 +20,7 @@ import email.utils
 import random
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from monitor.errors import FetchError, TransientFetchError
 from monitor.fetch.addresses import check_scheme
 from monitor.fetch.decode import decoder_for
 from monitor.fetch.transport import ALLOW_PRIVATE, MAX_HOSTS, PerHostTransport
+from monitor.hosts import HostPolicy, host_of
 from monitor.settings import Settings
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_HOSTS",
     "FetchResult",
     "Fetcher",
+    "HostPolicy",
     "PerHostTransport",
     "Validators",
     "retry_after_seconds",
@@ -51,6 +54,9 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    # A digest of the body last read in full (kept in memory only): a server that answers
+    # 200 with the same bytes again costs a hash, not a parse.
+    body_hash: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -73,6 +79,7 @@ class FetchResult:
 class _HostGate:
     semaphore: asyncio.Semaphore
     lock: asyncio.Lock
+    delay: float
     next_start: float = 0.0
     users: int = 0  # fetches holding or waiting for this gate: it must not be forgotten
 
@@ -140,15 +147,25 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_hosts: int = MAX_HOSTS,
+        hosts: Mapping[str, HostPolicy] | None = None,
     ) -> None:
         self.settings = settings
+        self._hosts = dict(hosts or {})
         self._clock = clock
         self._max_hosts = max_hosts
         self._gates: OrderedDict[str, _HostGate] = OrderedDict()
         # Never queue inside httpcore's pool: its queue costs O(connections) per request.
         self._in_flight = asyncio.Semaphore(settings.max_connections)
         self._client = httpx.AsyncClient(
-            transport=transport or PerHostTransport(settings.host_concurrency, max_hosts=max_hosts),
+            # Pools open connections on demand: sized for the most a host may use at once.
+            transport=transport
+            or PerHostTransport(
+                max(
+                    [settings.host_concurrency]
+                    + [p.concurrency for p in self._hosts.values() if p.concurrency]
+                ),
+                max_hosts=max_hosts,
+            ),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
             timeout=httpx.Timeout(
                 connect=settings.fetch_connect_timeout,
@@ -173,13 +190,32 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def set_hosts(self, hosts: Mapping[str, HostPolicy]) -> None:
+        """New per-host politeness (a config reload): delays apply at once, concurrency to
+        hosts with no request under way (the others at their next idle moment)."""
+        self._hosts = dict(hosts)
+        for host, gate in list(self._gates.items()):
+            gate.delay = self._policy(host)[1]
+            if gate.users == 0:
+                del self._gates[host]
+
+    def _policy(self, host: str) -> tuple[int, float]:
+        policy = self._hosts.get(host)
+        concurrency = self.settings.host_concurrency
+        delay = self.settings.host_delay
+        if policy is not None:
+            concurrency = policy.concurrency or concurrency
+            delay = delay if policy.delay is None else policy.delay
+        return concurrency, delay
+
     def _gate(self, url: str) -> _HostGate:
-        host = urlsplit(url).netloc.lower()
+        host = host_of(url)
         gate = self._gates.get(host)
         if gate is not None:
             self._gates.move_to_end(host)
             return gate
-        gate = _HostGate(asyncio.Semaphore(self.settings.host_concurrency), asyncio.Lock())
+        concurrency, delay = self._policy(host)
+        gate = _HostGate(asyncio.Semaphore(concurrency), asyncio.Lock(), delay)
         self._gates[host] = gate
         now = self._clock()
         for key in list(self._gates):  # least recently used first
@@ -192,11 +228,13 @@ class Fetcher:
         return gate
 
     async def _wait_turn(self, gate: _HostGate) -> None:
+        if gate.delay <= 0 and gate.next_start <= self._clock():
+            return  # no delay on this host: nothing to wait for, no lock to take
         async with gate.lock:
             delay = gate.next_start - self._clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            gate.next_start = self._clock() + self.settings.host_delay
+            gate.next_start = self._clock() + gate.delay
 
     async def fetch(
         self,
@@ -343,14 +381,22 @@ class Fetcher:
     async def _read(self, response: httpx.Response, cap: int) -> FetchResult:
         status = response.status_code
         if status == 304:
+            # Read to its (empty) end: a response closed unread takes its connection with
+            # it, and every 304 would then pay for a new TCP connection.
+            async for _ in _raw(response):
+                pass
             return FetchResult(url=str(response.url), status=304)
         if status == 429 or status >= 500:
-            raise TransientFetchError(
+            err: FetchError = TransientFetchError(
                 f"HTTP {status} {response.reason_phrase}".strip(),
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
+            err.http_status = status
+            raise err
         if status != 200:
-            raise FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+            err = FetchError(f"HTTP {status} {response.reason_phrase}".strip())
+            err.http_status = status
+            raise err
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response of {_size(int(declared))} exceeds the {_size(cap)} cap")

@@ -12,6 +12,9 @@ import httpx
 from monitor.fetch.addresses import PublicOnlyBackend, Resolver, system_resolve
 
 MAX_HOSTS = 1000  # hosts whose pools (and the fetcher's gates) are kept; idle ones beyond go
+# Connections per httpcore pool: its request assignment scans queued requests × connections,
+# so a host allowed many requests at once gets several small pools instead of one big one.
+SHARD = 8
 # Request extension read by PerHostTransport: may this request reach a private address?
 ALLOW_PRIVATE = "monitor.allow_private"
 
@@ -42,11 +45,18 @@ class _TrackedStream(httpx.AsyncByteStream):
                 self._pool = None
 
 
+def _busy(pool: _Pool) -> int:
+    return pool.users
+
+
 class PerHostTransport(httpx.AsyncBaseTransport):
     """One small connection pool per host, and the network's address check.
 
     httpcore's pool scans every connection it holds on each request, so a single pool
     shared by hundreds of hosts costs O(hosts) per request; per-host pools keep it O(1).
+    A host allowed more than SHARD requests at once gets several pools of SHARD
+    connections, each request going to the least busy: one pool of 50 connections cost
+    ~1 ms of CPU per request in its scans (bench/http_cost.py).
     The pools of the least recently used idle hosts are closed beyond `max_hosts`.
 
     A request whose extension ALLOW_PRIVATE is false goes through a pool that connects
@@ -62,13 +72,13 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         max_hosts: int = MAX_HOSTS,
         resolve: Resolver = system_resolve,
     ) -> None:
-        self._limits = httpx.Limits(
-            max_connections=connections_per_host,
-            max_keepalive_connections=connections_per_host,
-        )
+        per_pool = min(connections_per_host, SHARD)
+        self._limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        self._per_pool = per_pool
+        self._shards = -(-connections_per_host // per_pool)
         self._max_hosts = max_hosts
         self._resolve = resolve
-        self._pools: OrderedDict[tuple[bytes, bytes, int | None, bool], _Pool] = OrderedDict()
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None, bool], list[_Pool]] = OrderedDict()
         self._ssl: ssl.SSLContext | None = None  # one for all pools: each costs ~1 MB
 
     def _new_pool(self, allow_private: bool) -> _Pool:
@@ -92,11 +102,15 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         allow_private = bool(request.extensions.get(ALLOW_PRIVATE, True))
         url = request.url
         key = (url.raw_scheme, url.raw_host, url.port, allow_private)
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = self._new_pool(allow_private)
+        shards = self._pools.get(key)
+        if shards is None:
+            shards = self._pools[key] = [self._new_pool(allow_private)]
         else:
             self._pools.move_to_end(key)
+        pool = min(shards, key=_busy)
+        if pool.users >= self._per_pool and len(shards) < self._shards:
+            pool = self._new_pool(allow_private)
+            shards.append(pool)
         pool.users += 1
         try:
             await self._forget_idle()
@@ -113,16 +127,19 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         )
 
     async def _forget_idle(self) -> None:
+        if len(self._pools) <= self._max_hosts:
+            return  # the usual case: no copy of the pool list on every request
         for key in list(self._pools):  # least recently used first
             if len(self._pools) <= self._max_hosts:
                 return
-            pool = self._pools.get(key)
-            if pool is not None and pool.users == 0:
+            shards = self._pools.get(key)
+            if shards is not None and all(p.users == 0 for p in shards):
                 del self._pools[key]
-                await pool.transport.aclose()
+                for pool in shards:
+                    await pool.transport.aclose()
 
     async def aclose(self) -> None:
-        pools = list(self._pools.values())
+        pools = [pool for shards in self._pools.values() for pool in shards]
         self._pools.clear()
         for pool in pools:
             await pool.transport.aclose()

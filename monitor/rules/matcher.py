@@ -28,13 +28,15 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from itertools import accumulate
+from pathlib import Path
+from typing import Literal, Protocol
 
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
 from monitor.rules.snippets import build_snippet, sentence_spans
-from monitor.rules.tokens import TokenSpans, token_spans, words
+from monitor.rules.tokens import LazySpans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
 DEFAULT_FIELDS = ("title", "body")
@@ -42,6 +44,14 @@ Span = tuple[str, int, int]  # field, first token, end token (exclusive)
 # A NEAR candidate: its span, plus the token ranges its words occupy inside that span.
 _Hit = tuple[str, int, int, tuple[tuple[int, int], ...]]
 _PARAGRAPH = re.compile(r"\n\s*\n")  # as snippets.sentence_spans ends a paragraph
+
+
+class Gate(Protocol):
+    """A learned decision on the documents a rule's query matched (see `learn`)."""
+
+    def score(self, document: Document) -> float: ...
+
+    def accepts(self, document: Document) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,13 @@ class Rule:
     on_update: OnUpdate = "new-match"
     line: int = 0  # where rules.yaml defines it, for messages
     exclude: frozenset[str] = frozenset()  # moods whose hits do not count (mood.MOODS)
+    learn: bool = False  # `learn: true`: a classifier decides among the query's matches
+    # The trained classifier (learn.with_classifiers), when the rule has enough labels.
+    classifier: Gate | None = field(default=None, compare=False, repr=False)
+
+    def accepts(self, document: Document) -> bool:
+        """Whether the rule's classifier (if any) keeps a document its query matched."""
+        return self.classifier is None or self.classifier.accepts(document)
 
     def applies_to(self, doc: Document) -> bool:
         if self.sources and not any(fnmatch.fnmatchcase(doc.source_id, g) for g in self.sources):
@@ -143,17 +160,62 @@ def word_frequencies(documents: Iterable[Document]) -> Frequencies:
     return {w: c / total for w, c in counts.items()} if total else {}
 
 
-def _sentence_starts(pieces: list[str], total: int) -> list[int]:
-    """Token indices at which each piece after the first begins ([] if they disagree)."""
-    starts: list[int] = []
-    count = 0
-    for piece in pieces:
-        if count:
-            starts.append(count)
-        count += len(words(piece))
+def _starts(counts: list[int], total: int) -> list[int]:
+    """Token indices at which each piece after the first begins, from the pieces' word
+    counts ([] if they do not add up to the field's `total`)."""
+    ends = list(accumulate(counts))
     # Sentence breaks fall on spaces, so the pieces hold the field's words; if some text
     # ever splits otherwise, matching without breaks beats breaks at the wrong words.
-    return starts if count == total else []
+    if not ends or ends[-1] != total:
+        return []
+    return [e for e in ends[:-1] if e]  # each later piece begins where words before it end
+
+
+class _Vocabulary:
+    """Words met in earlier documents, filed under the truncations the rules search for.
+
+    A document's words that start with `sanction` are then `words & by_prefix["sanction"]`,
+    a set operation in C, instead of a sort of the document's words and a search; only the
+    words never met before are filed, one by one. Words are only ever added (documents being
+    matched in other threads rely on theirs): when it is `full`, the RuleSet starts another.
+    """
+
+    def __init__(self, prefixes: set[str], limit: int = 500_000) -> None:
+        self.prefixes = prefixes
+        self.by_prefix: dict[str, set[str]] = {p: set() for p in prefixes}
+        self._by_key: dict[str, list[str]] = {}
+        for prefix in self.by_prefix:
+            self._by_key.setdefault(prefix[:MIN_PREFIX], []).append(prefix)
+        self.prefixes_of: dict[str, list[str]] = {}  # word → the prefixes it starts with
+        self._seen: set[str] = set()
+        self._limit = limit
+
+    def learn(self, found: set[str]) -> None:
+        """File the words of `found` not met before."""
+        if not self.by_prefix:
+            return
+        new = found - self._seen
+        if not new:
+            return
+        by_key = self._by_key
+        for word in new:
+            keys = by_key.get(word[:MIN_PREFIX])
+            if keys:
+                matched = [p for p in keys if word.startswith(p)]
+                if matched:
+                    self.prefixes_of[word] = matched
+                    for prefix in matched:
+                        self.by_prefix[prefix].add(word)
+        self._seen |= new
+
+    @property
+    def full(self) -> bool:
+        return len(self._seen) > self._limit
+
+
+def _prefixes(node: Node) -> set[str]:
+    """The truncations (`sanction*`) a query searches for."""
+    return {t for p in patterns(node, positive=False) for t, prefix in p.parts if prefix}
 
 
 @dataclass
@@ -168,38 +230,56 @@ class _Doc:
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
     near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
-    _offsets: dict[str, TokenSpans] = field(default_factory=dict)
+    _offsets: dict[str, LazySpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
+    _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    vocabulary: _Vocabulary | None = None
+    _all_words: set[str] | None = None
     _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
 
-    def offsets(self, field_name: str, text: str, needed: int) -> TokenSpans:
-        """Character spans of a field's first `needed` tokens (for snippets), cached."""
+    def offsets(self, field_name: str, text: str, needed: int = 0) -> LazySpans:
+        """Character spans of a field's tokens (for snippets), found as they are asked for."""
         found = self._offsets.get(field_name)
-        if found is None or len(found) < needed:
-            found = self._offsets[field_name] = token_spans(text, max(needed, 64))
+        if found is None:
+            size = len(self.tokens[field_name]) if text is self.texts.get(field_name) else None
+            found = self._offsets[field_name] = LazySpans(text, size)
         return found
 
     @classmethod
-    def of(cls, doc: Document) -> _Doc:
+    def of(cls, doc: Document, vocabulary: _Vocabulary | None = None) -> _Doc:
+        """`vocabulary` (the RuleSet's) finds truncations' words; it learns this document's."""
         texts = {"title": doc.title, "body": doc.body, "author": " ; ".join(doc.authors)}
         tokens = {f: words(t) for f, t in texts.items()}
-        return cls(tokens, {f: set(t) for f, t in tokens.items()}, texts, list(doc.authors))
+        found = cls(tokens, {f: set(t) for f, t in tokens.items()}, texts, list(doc.authors))
+        if vocabulary is not None:
+            vocabulary.learn(found.all_words())
+            found.vocabulary = vocabulary
+        return found
 
     def breaks(self, field_name: str, sentences: bool) -> list[int]:
         """Token indices where a sentence (or only a paragraph) begins, 0 excluded."""
         found = self._breaks.get((field_name, sentences))
         if found is None:
             text = self.texts[field_name]
+            total = len(self.tokens[field_name])
+            spaced = self.offsets(field_name, text).spaced if field_name != "author" else None
             if field_name == "author":
                 pieces = self.authors  # one author's name never runs into the next
             elif sentences:
-                pieces = [text[s:e] for s, e in sentence_spans(text)]
+                spans = self.sentences(field_name)
+                if spaced is not None:  # its pieces are the words: count them in C
+                    counts = list(map(len, map(str.split, [spaced[s:e] for s, e in spans])))
+                    found = self._breaks[field_name, sentences] = _starts(counts, total)
+                    return found
+                pieces = [text[s:e] for s, e in spans]
             else:
                 pieces = _PARAGRAPH.split(text)
-            found = self._breaks[field_name, sentences] = _sentence_starts(
-                pieces, len(self.tokens[field_name])
-            )
+            if len(pieces) < 2:
+                found = []
+            else:
+                found = _starts([len(words(piece)) for piece in pieces], total)
+            self._breaks[field_name, sentences] = found
         return found
 
     def crosses(self, field_name: str, start: int, end: int, sentences: bool = True) -> bool:
@@ -236,11 +316,22 @@ class _Doc:
         moods = self._moods.get(field_name)
         if moods is None:
             text = self.texts[field_name]
-            moods = self._moods[field_name] = TextMoods(text, sentence_spans(text))
+            moods = self._moods[field_name] = TextMoods(text, self.sentences(field_name))
         return moods
 
+    def sentences(self, field_name: str) -> list[tuple[int, int]]:
+        """A field's sentence spans: split once for every rule that needs them."""
+        found = self._sentences.get(field_name)
+        if found is None:
+            found = self._sentences[field_name] = sentence_spans(self.texts[field_name])
+        return found
+
     def all_words(self) -> set[str]:
-        return self.unique["title"] | self.unique["body"] | self.unique["author"]
+        found = self._all_words
+        if found is None:
+            found = self._all_words = self.unique["title"] | self.unique["body"]
+            found |= self.unique["author"]
+        return found
 
     def positions(self, field_name: str, word: str) -> list[int]:
         index = self._positions.setdefault(field_name, {})
@@ -258,6 +349,10 @@ class _Doc:
         return found
 
     def completions(self, field_name: str, prefix: str) -> list[str]:
+        """The field's words that start with `prefix`, in order."""
+        filed = self.vocabulary.by_prefix.get(prefix) if self.vocabulary else None
+        if filed is not None:
+            return sorted(self.unique[field_name] & filed)
         ordered = self._sorted.get(field_name)
         if ordered is None:
             ordered = self._sorted[field_name] = sorted(self.unique[field_name])
@@ -279,32 +374,65 @@ class _Doc:
         if cached is not None:
             return cached
         found: list[Span] = []
+        anchor, others = _anchor(pattern)
+        size = len(pattern.parts)
         for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
-            first, first_prefix = pattern.parts[0]
+            unique = self.unique[field_name]
+            if any(not pre and t not in unique for _, t, pre in others):
+                continue  # a phrase's word is missing: no need to look for the others
+            text, prefix = pattern.parts[anchor]
             starts = sorted(
-                p
-                for w in self._matching(field_name, first, first_prefix)
+                p - anchor
+                for w in self._matching(field_name, text, prefix)
                 for p in self.positions(field_name, w)
             )
             tokens = self.tokens[field_name]
-            size = len(pattern.parts)
             for start in starts:
-                if start + size > len(tokens):
+                if start < 0 or start + size > len(tokens):
                     continue
                 if all(
                     tokens[start + k].startswith(t) if pre else tokens[start + k] == t
-                    for k, (t, pre) in enumerate(pattern.parts[1:], start=1)
+                    for k, t, pre in others
                 ) and not self.crosses(field_name, start, start + size):
                     found.append((field_name, start, start + size))
         self._cache[pattern] = found
         return found
 
     def present(self, pattern: Pattern) -> bool:
-        if len(pattern.parts) == 1 and not pattern.parts[0][1]:
-            word = pattern.parts[0][0]
+        """Whether a pattern occurs; a single word or truncation needs no positions."""
+        if len(pattern.parts) == 1:
+            word, prefix = pattern.parts[0]
             fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
+            if prefix:
+                return any(self.completions(f, word) for f in fields)
             return any(word in self.unique[f] for f in fields)
         return bool(self.spans(pattern))
+
+
+_ANCHORS: dict[Pattern, tuple[int, tuple[tuple[int, str, bool], ...]]] = {}
+
+
+def _anchor(pattern: Pattern) -> tuple[int, tuple[tuple[int, str, bool], ...]]:
+    """The part of a phrase to look up first, and the others as (offset, text, is_prefix).
+
+    Looking up "the biegun" from "the" visits every "the" of the text; from "biegun", the
+    few places worth checking. The rarest-looking part is the longest whole word outside
+    the commonest words (or the first part, when every part is a truncation).
+    """
+    found = _ANCHORS.get(pattern)
+    if found is None:
+        parts = pattern.parts
+        exact = [i for i, (t, pre) in enumerate(parts) if not pre]
+        anchor = (
+            max(exact, key=lambda i: (parts[i][0] not in _COMMON_WORDS, len(parts[i][0])))
+            if exact
+            else 0
+        )
+        others = tuple((i, t, pre) for i, (t, pre) in enumerate(parts) if i != anchor)
+        found = (anchor, others)
+        if len(_ANCHORS) < 100_000:  # patterns come from rules: a bound against surprises
+            _ANCHORS[pattern] = found
+    return found
 
 
 def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
@@ -442,9 +570,13 @@ class RuleSet:
         self.lists: dict[str, Node] = dict(lists or {})
         # Optional channels that are off (channels.yaml): their alerts are not queued.
         self.channels_off: frozenset[str] = frozenset()
+        # Labelled sets named by rules.yaml's `labelled:` (tuning) and the held-out sets
+        # beside them, which are never trained or tuned on.
+        self.labelled: tuple[Path, ...] = ()
+        self.heldout: tuple[Path, ...] = ()
+        self._frequencies = frequencies
         triggers = _Triggers(frequencies)
         self._exact: dict[str, list[int]] = {}
-        self._prefix: dict[str, list[tuple[str, list[int]]]] = {}
         self._always: list[int] = []
         prefix_rules: dict[str, list[int]] = {}
         for index, rule in enumerate(self.rules):
@@ -455,8 +587,9 @@ class RuleSet:
             for is_prefix, text in trigger:
                 target = prefix_rules if is_prefix else self._exact
                 target.setdefault(text, []).append(index)
-        for text, indices in prefix_rules.items():
-            self._prefix.setdefault(text[:MIN_PREFIX], []).append((text, indices))
+        self._prefix_rules = prefix_rules
+        self._prefixes: set[str] = set().union(*(_prefixes(r.ast) for r in self.rules))
+        self._vocabulary = _Vocabulary(self._prefixes)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -465,9 +598,22 @@ class RuleSet:
         """The same rules compiled with word statistics (e.g. from the stored documents)."""
         if not frequencies:
             return self
-        compiled = RuleSet(self.rules, self.lists, frequencies)
+        return self._copy(self.rules, frequencies)
+
+    def replaced(self, rules: Iterable[Rule]) -> RuleSet:
+        """These rules compiled like this set (e.g. with classifiers attached)."""
+        return self._copy(rules, self._frequencies)
+
+    def _copy(self, rules: Iterable[Rule], frequencies: Frequencies | None) -> RuleSet:
+        compiled = RuleSet(rules, self.lists, frequencies)
         compiled.channels_off = self.channels_off
+        compiled.labelled, compiled.heldout = self.labelled, self.heldout
         return compiled
+
+    def _doc(self, document: Document) -> _Doc:
+        if self._vocabulary.full:
+            self._vocabulary = _Vocabulary(self._prefixes)
+        return _Doc.of(document, self._vocabulary)
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -477,27 +623,33 @@ class RuleSet:
         found: set[int] = set(self._always)
         for word in all_words & self._exact.keys():
             found.update(self._exact[word])
-        if self._prefix:
-            for word in all_words:
-                entries = self._prefix.get(word[:MIN_PREFIX])
-                if entries:
-                    for prefix, indices in entries:
-                        if word.startswith(prefix):
-                            found.update(indices)
+        if self._prefix_rules:
+            vocabulary = doc.vocabulary
+            if vocabulary is None or vocabulary.prefixes is not self._prefixes:
+                vocabulary = self._vocabulary  # the document was read for other rules
+                vocabulary.learn(all_words)
+            prefixes_of, triggered = vocabulary.prefixes_of, self._prefix_rules
+            for word in all_words & prefixes_of.keys():
+                for prefix in prefixes_of[word]:
+                    indices = triggered.get(prefix)
+                    if indices:
+                        found.update(indices)
         return sorted(found)
 
     def matching_rules(self, document: Document, doc: _Doc | None = None) -> list[Rule]:
         """The rules whose query and filters are true of `document` (no evidence)."""
-        doc = doc or _Doc.of(document)
+        doc = doc or self._doc(document)
         return [
             self.rules[i]
             for i in self._candidates(doc)
-            if self.rules[i].applies_to(document) and _true_of(self.rules[i], doc)
+            if self.rules[i].applies_to(document)
+            and _true_of(self.rules[i], doc)
+            and self.rules[i].accepts(document)
         ]
 
     def match(self, document: Document, previous: Document | None = None) -> list[Match]:
         """Matches of `document`; for an update, rules follow their `on_update` policy."""
-        doc = _Doc.of(document)
+        doc = self._doc(document)
         rules = self.matching_rules(document, doc)
         if previous is not None and rules:
             before = {r.id for r in self.matching_rules(previous)}
@@ -569,7 +721,12 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     )
     hits = [(key, s, e) for key, (f, s, e) in evidence if f == field_name]
     source = texts[field_name] if hits else document.title
-    snippet, highlights = build_snippet(source, tokens.get(field_name, []), hits)
+    sentences = doc.sentences(field_name) if hits and texts[field_name] is doc.texts.get(
+        field_name
+    ) else None
+    snippet, highlights = build_snippet(
+        source, tokens.get(field_name, []), hits, sentences=sentences
+    )
     return Match(
         rule_id=rule.id,
         rule_name=rule.name,

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from monitor.errors import ConfigError
 from monitor.models import Document
 from monitor.rules.matcher import RuleSet
 
@@ -48,8 +50,22 @@ class Score:
 
 
 def load_labelled(path: Path) -> list[Labelled]:
-    """The documents of a labelled set, with the rules each should match."""
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    """The documents of a labelled set, with the rules each should match.
+
+    A file that cannot be read as one raises ConfigError naming it.
+    """
+    try:
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        return _items(items)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read this labelled set: {err}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ConfigError(
+            f"{path}: not a labelled set (a list of items with id, title, body and expect): {err}"
+        ) from None
+
+
+def _items(items: list[dict[str, Any]]) -> list[Labelled]:
     return [
         Labelled(
             Document(
@@ -88,3 +104,34 @@ def errors(ruleset: RuleSet, items: list[Labelled], rule_id: str) -> list[tuple[
         if got != (rule_id in item.expect):
             out.append(("false positive" if got else "false negative", item.document.id))
     return out
+
+
+@dataclass
+class RuleScore(Score):
+    """A Score with the documents rightly left alone, and the mistakes' documents."""
+
+    tn: int = 0
+    mistakes: list[tuple[str, Document]] | None = None
+
+    def add(self, matched: bool, expected: bool, document: Document) -> None:
+        self.tp += matched and expected
+        self.fp += matched and not expected
+        self.fn += expected and not matched
+        self.tn += not matched and not expected
+        if matched != expected:
+            if self.mistakes is None:
+                self.mistakes = []
+            self.mistakes.append(("false positive" if matched else "false negative", document))
+
+    @property
+    def documents(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+
+def score_rule(ruleset: RuleSet, rule_id: str, items: list[tuple[Document, bool]]) -> RuleScore:
+    """One rule's counts on (document, should it match?) pairs."""
+    result = RuleScore()
+    for document, expected in items:
+        matched = any(r.id == rule_id for r in ruleset.matching_rules(document))
+        result.add(matched, expected, document)
+    return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 
 MAX_SNIPPET = 300
@@ -12,7 +13,9 @@ _ABBREVIATIONS = frozenset(
     "amb adm capt cmdr sgt prof vs etc inc corp co jr sr dept univ".split()
 )
 _INITIALS = re.compile(r"(?:[a-z]\.)*[a-z]")
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+|\n\s*\n")
+# `[.!?][…]*\s+|\n\s*\n`, written to begin with one character class: the regex engine then
+# skips to candidate characters in C instead of trying both branches at every character.
+_BOUNDARY = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)\]]*\s+|(?<=\n)\s*\n)")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -34,17 +37,39 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = match.end()
     if start < len(text):
         spans.append((start, len(text)))
-    return [(s, e) for s, e in ((s, len(text[:e].rstrip())) for s, e in spans) if e > s]
+    # Each sentence ends before its trailing space (trimmed piece by piece: the text's
+    # prefixes would cost the square of its length).
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        e -= len(piece) - len(piece.rstrip())
+        if e > s:
+            out.append((s, e))
+    return out
 
 
 _WINDOW = 400
 _MAX_HITS = 12
 
 
-def _sentence_around(text: str, position: int) -> tuple[int, int]:
-    """The span of the sentence holding `position` (searched within a window around it)."""
+def _sentence_around(
+    text: str, position: int, sentences: Sequence[tuple[int, int]] | None = None
+) -> tuple[int, int]:
+    """The span of the sentence holding `position`, within a window around it.
+
+    `sentences` are the text's `sentence_spans` when the caller has them (the matcher splits
+    a document once for all its rules); else the window alone is split.
+    """
     lo = max(0, position - _WINDOW)
     hi = min(len(text), position + _WINDOW)
+    if sentences:
+        index = bisect_right(sentences, (position, len(text))) - 1
+        if index >= 0 and sentences[index][0] <= position < sentences[index][1]:
+            start, end = sentences[index]
+            start = max(start, lo)
+            if end > hi:  # as the window's last sentence: up to the window, less its spaces
+                end = start + len(text[start:hi].rstrip())
+            return start, end
     for start, end in sentence_spans(text[lo:hi]):
         if lo + start <= position < lo + end or lo + end >= hi:
             return lo + start, lo + end
@@ -56,10 +81,12 @@ def build_snippet(
     spans: Sequence[tuple[int, int]],
     hits: Sequence[tuple[str, int, int]],
     limit: int = MAX_SNIPPET,
+    sentences: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[str, list[tuple[int, int]]]:
     """(snippet, highlights) for hits given as (term key, first token, end token).
 
-    `spans` are the character spans of the text's tokens (`tokens.token_spans`).
+    `spans` are the character spans of the text's tokens (`tokens.token_spans`);
+    `sentences`, if given, the text's `sentence_spans`.
 
     The sentence holding the most different matched terms wins (the earliest on a tie);
     a long sentence is cut around its first hit at word boundaries, marked with '…'.
@@ -70,15 +97,17 @@ def build_snippet(
         (key, spans[s][0], _dotted_end(text, spans[s][0], spans[e - 1][1])) for key, s, e in hits
     ]
     # Only the sentences that hold a hit matter; find them in a window around each hit.
-    sentences = list(
-        dict.fromkeys(_sentence_around(text, s) for _, s, _ in sorted(char_hits)[:_MAX_HITS])
+    around = list(
+        dict.fromkeys(
+            _sentence_around(text, s, sentences) for _, s, _ in sorted(char_hits)[:_MAX_HITS]
+        )
     ) or [(0, len(text))]
 
     def score(span: tuple[int, int]) -> tuple[int, int]:
         inside = {key for key, s, e in char_hits if s >= span[0] and e <= span[1]}
         return (len(inside), -span[0])
 
-    start, end = max(sentences, key=score)
+    start, end = max(around, key=score)
     inside = sorted((s, e) for _, s, e in char_hits if s >= start and e <= end)
     if not inside:  # a hit that spans sentences: show from it
         first = min(s for _, s, _ in char_hits)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -132,3 +133,76 @@ class TokenSpans(Sequence[tuple[int, int]]):
 def token_spans(text: str, count: int | None = None) -> TokenSpans:
     """Character spans of the (first `count`) words of `text`, as `words(text)` splits it."""
     return TokenSpans(text, count)
+
+
+# A run of dots standing alone ("end . Next", "…") is no word: such texts take the slow path.
+_LONE_DOTS = re.compile(r"(?:^| )\.+(?: |$)")
+
+
+class LazySpans(Sequence[tuple[int, int]]):
+    """The spans `token_spans(text)` gives, found only for the words asked for.
+
+    Snippets need the offsets of a few matched words; finding every word's offsets costs
+    more than matching. In ASCII text every separator becomes a space (the length stays),
+    so word i is the i-th space-separated piece, less its leading and trailing dots; pieces
+    are skipped with `str.split(None, n)`, in C, from the nearest word already found.
+    """
+
+    def __init__(self, text: str, size: int | None = None) -> None:
+        """`size`, if given, must be `len(words(text))` (the matcher knows it already)."""
+        spaced = text.translate(_ASCII_SEPARATORS) if text.isascii() else ""
+        self._full: TokenSpans | None = None
+        lone_dots = spaced[:1] == "." or (" ." in spaced and _LONE_DOTS.search(spaced))
+        if not spaced or lone_dots:
+            self._full = TokenSpans(text)
+            self._size = len(self._full)
+        else:
+            self._size = len(spaced.split()) if size is None else size
+        self._spaced = spaced
+        self._found: dict[int, tuple[int, int]] = {}
+        self._anchors = [0]  # indices of found words, sorted; 0 stands for the text's start
+        self._starts = {0: 0}  # index → character position from which to skip to that word
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def spaced(self) -> str | None:
+        """The text with every separator a space, whose space-separated pieces are exactly
+        its words (None for texts that take the slow path)."""
+        return None if self._full is not None else self._spaced
+
+    def _span(self, index: int) -> tuple[int, int]:
+        found = self._found.get(index)
+        if found is not None:
+            return found
+        spaced = self._spaced
+        anchor = self._anchors[bisect_right(self._anchors, index) - 1]
+        position = self._starts[anchor]
+        rest = spaced[position:].split(None, index - anchor)[-1]
+        start = len(spaced) - len(rest)
+        end = spaced.find(" ", start)
+        end = len(spaced) if end < 0 else end
+        piece = spaced[start:end]
+        found = (start + len(piece) - len(piece.lstrip(".")), start + len(piece.rstrip(".")))
+        self._found[index] = found
+        insort(self._anchors, index)
+        self._starts[index] = start
+        return found
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if self._full is not None:
+            return self._full[index]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        return self._span(index)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts.base import Dead, OutboxAlert, Outcome, Retry, Sent
 from monitor.errors import StoreError
-from monitor.store.tables import outbox
+from monitor.store.tables import alert_attempts, outbox
 
 
 def db_reason(err: SQLAlchemyError) -> str:
@@ -122,6 +122,21 @@ def write_alerts(conn: Connection, alerts: list[NewAlert], now: datetime) -> Non
             for a in alerts
         ],
     )
+
+
+def write_attempts(
+    conn: Connection, alert_ids: list[int], now: datetime, status: str, error: str | None
+) -> None:
+    """Record one delivery attempt of each alert (the alerts page lists them)."""
+    if alert_ids:
+        result = "failed" if status == "pending" else status  # delivered | failed | dead
+        conn.execute(
+            alert_attempts.insert(),
+            [
+                {"alert_id": i, "attempted_at": now, "result": result, "error": error}
+                for i in alert_ids
+            ],
+        )
 
 
 class Outbox:
@@ -274,12 +289,13 @@ class Outbox:
         left alone and reported as lost: writing it would undo the other worker's record.
         """
         values: dict[str, Any] = {"claimed_until": None, "claim_token": None}
+        error: str | None = None
         if isinstance(outcome, Sent):
             status = "delivered"
             values.update(status=status, delivered_at=now, last_error=None)
         elif isinstance(outcome, Dead):
-            status = "dead"
-            values.update(status=status, last_error=outcome.error)
+            status, error = "dead", outcome.error
+            values.update(status=status, last_error=error)
         else:
             assert isinstance(outcome, Retry)
             attempts = max(a.attempts for a in alerts) + 1
@@ -288,9 +304,10 @@ class Outbox:
             )
             oldest = min(a.give_up_from for a in alerts)
             status = "dead" if (now - oldest).total_seconds() + delay > give_up_after else "pending"
+            error = outcome.error
             values.update(
                 status=status,
-                last_error=outcome.error,
+                last_error=error,
                 next_attempt_at=now + timedelta(seconds=delay),
             )
         with self._begin() as conn:
@@ -301,6 +318,7 @@ class Outbox:
                 .returning(outbox.c.id)
             ).scalars()
             done = sorted(marked)
+            write_attempts(conn, done, now, status, error)
         return Marked(status, done, [a.id for a in alerts if a.id not in done])
 
     def rows(self, *, failed: bool = False, limit: int = 50) -> list[AlertRow]:

@@ -10,8 +10,10 @@ release that a first source reported: recorded, never a new version).
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    bindparam,
     create_engine,
     event,
     func,
@@ -38,9 +41,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.rules.prefilter import Condition
+from monitor.store.browse import Browse
+from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.outbox import db_reason as _reason
+from monitor.store.polls import PollLog, PollRecord, Polls
 from monitor.store.tables import (
+    alert_attempts,
     document_versions,
     documents,
     http_cache,
@@ -51,13 +59,14 @@ from monitor.store.tables import (
     source_leases,
     source_state,
 )
+from monitor.store.textindex import candidate_ids, index_documents
 
 Matcher = Callable[[Document, Document | None], list[Match]]
 AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0012"
 _CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
@@ -113,6 +122,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _only_touch(kwargs: Mapping[str, Any], docs: list[Document]) -> bool:
+    """A poll answered 304: it only moves the source's timestamps (written in batches)."""
+    return (
+        kwargs.get("status") == "not_modified"
+        and not docs
+        and not kwargs.get("seen")
+        and not kwargs.get("validators")
+    )
+
+
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -124,10 +143,17 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
+        self.polls = Polls(engine)
+        self._poll_log = PollLog()
+        self.browse = Browse(engine)  # what the web pages read
+        self.feedback = FeedbackStore(engine)
         self._validators: dict[str, Validators | None] = {}
         # Polls answered 304 only move timestamps: their state is written in batches.
-        self._touched: dict[str, datetime] = {}
+        self._touched: dict[str, PollRecord] = {}
         self._touched_since = 0.0
+        # Polls may be recorded from a writer thread (monitor.store.writer) while the event
+        # loop's thread records others: the batched timestamps are shared between them.
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, database_url: str, *, migrate: bool = True) -> Store:
@@ -220,6 +246,21 @@ class Store:
         self._remember_validators({url: found})
         return found
 
+    def load_validators(self, urls: Iterable[str]) -> None:
+        """Read the validators of many URLs into memory at once (a cycle's sources)."""
+        wanted = {url_key(url): url for url in urls if url not in self._validators}
+        found: dict[str, Validators | None] = dict.fromkeys(wanted.values())
+        with self._transaction() as conn:
+            for chunk in _chunks(list(wanted)):
+                rows = conn.execute(
+                    select(
+                        http_cache.c.url_hash, http_cache.c.etag, http_cache.c.last_modified
+                    ).where(http_cache.c.url_hash.in_(chunk))
+                )
+                for row in rows:
+                    found[wanted[row.url_hash]] = Validators(row.etag, row.last_modified)
+        self._remember_validators(found)
+
     def _remember_validators(self, validators: dict[str, Validators | None]) -> None:
         if len(self._validators) + len(validators) > _VALIDATOR_CACHE:
             self._validators.clear()
@@ -311,20 +352,7 @@ class Store:
             return self._record_poll(source_id, docs, **kwargs)
 
     def _record_poll(
-        self,
-        source_id: str,
-        docs: list[Document],
-        *,
-        now: datetime,
-        seen: Mapping[str, str | SeenItem] | None = None,
-        forget: Collection[str] = (),
-        validators: Mapping[str, Validators | None] | None = None,
-        partial: Collection[str] = (),
-        item_count: int | None = None,
-        status: str = "ok",
-        dry_run: bool = False,
-        match: Matcher | None = None,
-        alerts: AlertMaker | None = None,
+        self, source_id: str, docs: list[Document], **kwargs: Any
     ) -> list[StoredChange]:
         """Store one successful poll atomically; returns what happened to each document.
 
@@ -338,76 +366,193 @@ class Store:
         never replaces a full text stored before.
         With `dry_run`, nothing is written and the changes say what *would* happen.
         """
-        if status == "not_modified" and not docs and not seen and not validators:
-            if not dry_run:
-                self._touch(source_id, now)
-            return []
-        if not dry_run:
-            self._touched.pop(source_id, None)
-        unique = list({doc.id: doc for doc in docs}.values())
-        with self._transaction() as conn:
-            existing = self._existing(conn, [d.id for d in unique])
-            earlier = self._earlier_hashes(conn, unique, existing, source_id)
-            changes = [
-                self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
-                for doc in unique
-            ]
-            if match is not None:
-                for change in changes:
-                    if change.change in ("new", "updated"):
-                        previous = (
-                            self._version(conn, change.document.id, change.document.version - 1)
-                            if change.change == "updated"
-                            else None
-                        )
-                        change.matches = match(change.document, previous)
-            if dry_run:
-                conn.rollback()
-                return changes
-            self._write_documents(conn, changes, source_id, now, partial)
-            self._write_matches(conn, [m for c in changes for m in c.matches], now)
-            if alerts is not None:
-                write_alerts(
-                    conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now
-                )
-            if seen:
-                self._write_seen(conn, source_id, seen, now)
-            for chunk in _chunks(list(forget)):
-                conn.execute(
-                    seen_items.delete().where(
-                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+        if _only_touch(kwargs, docs):
+            if not kwargs.get("dry_run"):
+                self._touch(
+                    PollRecord(
+                        source_id,
+                        kwargs["now"],
+                        "not_modified",
+                        kwargs.get("duration"),
+                        kwargs.get("http_status"),
                     )
                 )
-            if validators:
-                self._write_validators(conn, validators, now)
-            self._write_state(
-                conn, source_id, now, status=status, error=None, item_count=item_count
-            )
-        # Only now that the poll is committed: a cached ETag whose poll was rolled back
-        # would make the next poll a 304 and lose that poll's documents.
-        if validators:
-            self._remember_validators(dict(validators))
+            return []
+        with self._transaction() as conn:
+            changes = self._record_in(conn, source_id, docs, **kwargs)
+        self._committed([kwargs])
         return changes
 
-    def _touch(self, source_id: str, now: datetime) -> None:
-        if not self._touched:
-            self._touched_since = time.monotonic()
-        self._touched[source_id] = now
-        if (
-            len(self._touched) >= _TOUCH_BATCH
-            or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
-        ):
+    def record_polls(
+        self, polls: list[tuple[str, list[Document], dict[str, Any]]]
+    ) -> list[list[StoredChange] | Exception]:
+        """Store many polls (source id, documents, `record_poll` keywords) in one transaction.
+
+        Each poll's result is its changes, or the error that stopped it: when the batch
+        cannot be committed, each poll is tried again in its own transaction, so that one
+        poll's conflict or failure is that poll's alone. Dry runs are not batched.
+        """
+        batched = [
+            i
+            for i, (_, docs, kw) in enumerate(polls)
+            if not kw.get("dry_run") and not _only_touch(kw, docs)
+        ]
+        results: list[list[StoredChange] | Exception] = [[] for _ in polls]
+        alone = [i for i in range(len(polls)) if i not in set(batched)]
+        if len(batched) > 1:
+            try:
+                with self._transaction() as conn:
+                    for i in batched:
+                        source_id, docs, kw = polls[i]
+                        results[i] = self._record_in(conn, source_id, docs, **kw)
+                self._committed([polls[i][2] for i in batched])
+            except Exception:  # noqa: BLE001 - rolled back: each poll again, on its own
+                alone = list(range(len(polls)))
+        else:
+            alone = list(range(len(polls)))
+        for i in sorted(alone):
+            source_id, docs, kw = polls[i]
+            try:
+                results[i] = self.record_poll(source_id, docs, **kw)
+            except Exception as err:  # noqa: BLE001 - handed to that poll's caller
+                results[i] = err
+        return results
+
+    def _committed(self, polls: list[dict[str, Any]]) -> None:
+        # Only now that the polls are committed: a cached ETag whose poll was rolled back
+        # would make the next poll a 304 and lose that poll's documents.
+        for kw in polls:
+            if kw.get("validators") and not kw.get("dry_run"):
+                self._remember_validators(dict(kw["validators"]))
+
+    def _record_in(
+        self,
+        conn: Connection,
+        source_id: str,
+        docs: list[Document],
+        *,
+        now: datetime,
+        seen: Mapping[str, str | SeenItem] | None = None,
+        forget: Collection[str] = (),
+        validators: Mapping[str, Validators | None] | None = None,
+        partial: Collection[str] = (),
+        item_count: int | None = None,
+        status: str = "ok",
+        duration: float | None = None,
+        http_status: int | None = None,
+        dry_run: bool = False,
+        match: Matcher | None = None,
+        alerts: AlertMaker | None = None,
+    ) -> list[StoredChange]:
+        """One poll's writes inside the caller's transaction (see `_record_poll`)."""
+        if not dry_run:
+            with self._lock:
+                self._touched.pop(source_id, None)
+        unique = list({doc.id: doc for doc in docs}.values())
+        existing = self._existing(conn, [d.id for d in unique])
+        earlier = self._earlier_hashes(conn, unique, existing, source_id)
+        changes = [
+            self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
+            for doc in unique
+        ]
+        if match is not None:
+            for change in changes:
+                if change.change in ("new", "updated"):
+                    previous = (
+                        self._version(conn, change.document.id, change.document.version - 1)
+                        if change.change == "updated"
+                        else None
+                    )
+                    change.matches = match(change.document, previous)
+        if dry_run:
+            conn.rollback()
+            return changes
+        self._write_documents(conn, changes, source_id, now, partial)
+        self._write_matches(conn, [m for c in changes for m in c.matches], now)
+        if alerts is not None:
+            write_alerts(conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now)
+        if seen:
+            self._write_seen(conn, source_id, seen, now)
+        for chunk in _chunks(list(forget)):
+            conn.execute(
+                seen_items.delete().where(
+                    seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
+                )
+            )
+        if validators:
+            self._write_validators(conn, validators, now)
+        self._write_state(conn, source_id, now, status=status, error=None, item_count=item_count)
+        counts = Counter(c.change for c in changes)
+        record = PollRecord(
+            source_id,
+            now,
+            status,
+            duration,
+            http_status,
+            new=counts["new"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            item_count=item_count,
+        )
+        self._poll_log.write(conn, [record])
+        return changes
+
+    def _touch(self, record: PollRecord) -> None:
+        if self.touch(record):
             self.flush()
 
+    def touch(self, record: PollRecord) -> bool:
+        """Remember a poll answered 304 (in memory); True when the batch is due for `flush`."""
+        with self._lock:
+            if not self._touched:
+                self._touched_since = time.monotonic()
+            self._touched[record.source_id] = record
+            return (
+                len(self._touched) >= _TOUCH_BATCH
+                or time.monotonic() - self._touched_since >= _TOUCH_SECONDS
+            )
+
     def flush(self) -> None:
-        """Write the state of sources whose polls were answered 304 (batched)."""
-        touched, self._touched = self._touched, {}
+        """Write the state of sources whose polls were answered 304 (batched: one statement
+        for all of them, and an insert only for a source that has no state yet)."""
+        with self._lock:
+            touched, self._touched = self._touched, {}
         if not touched:
             return
+        rows = [{"sid": source_id, "now": r.started_at} for source_id, r in touched.items()]
+        statement = (
+            update(source_state)
+            .where(source_state.c.source_id == bindparam("sid"))
+            .values(
+                last_polled_at=bindparam("now"),
+                last_success_at=bindparam("now"),
+                last_status="not_modified",
+                last_error=None,
+                consecutive_failures=0,
+            )
+        )
         with self._transaction() as conn:
-            for source_id, when in touched.items():
+            if conn.execute(statement, rows).rowcount != len(rows):
+                self._insert_missing_states(conn, touched)
+            self._poll_log.write(conn, list(touched.values()))
+
+    def _insert_missing_states(self, conn: Connection, touched: dict[str, PollRecord]) -> None:
+        have: set[str] = set()
+        for chunk in _chunks(list(touched)):
+            have.update(
+                conn.execute(
+                    select(source_state.c.source_id).where(source_state.c.source_id.in_(chunk))
+                ).scalars()
+            )
+        for source_id, record in touched.items():
+            if source_id not in have:
                 self._write_state(
-                    conn, source_id, when, status="not_modified", error=None, item_count=None
+                    conn,
+                    source_id,
+                    record.started_at,
+                    status="not_modified",
+                    error=None,
+                    item_count=None,
                 )
 
     def claim_poll(self, source_id: str, holder: str, now: datetime, min_gap: float) -> bool:
@@ -464,18 +609,31 @@ class Store:
                     document_versions.c.version < latest,
                 )
             ).rowcount
-            alerts = conn.execute(
-                outbox.delete().where(
-                    outbox.c.status.in_(["delivered", "dead"]), outbox.c.created_at < before
+            old_alerts = outbox.c.status.in_(["delivered", "dead"]) & (outbox.c.created_at < before)
+            conn.execute(
+                alert_attempts.delete().where(
+                    alert_attempts.c.alert_id.in_(select(outbox.c.id).where(old_alerts))
                 )
-            ).rowcount
+            )
+            alerts = conn.execute(outbox.delete().where(old_alerts)).rowcount
         return int(versions), int(alerts)
 
-    def record_failure(self, source_id: str, error: str, *, now: datetime) -> None:
-        """Count a failed poll against the source."""
-        self._touched.pop(source_id, None)
+    def record_failure(
+        self,
+        source_id: str,
+        error: str,
+        *,
+        now: datetime,
+        duration: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """Count a failed poll against the source (and add it to the poll history)."""
+        with self._lock:
+            self._touched.pop(source_id, None)
+        record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
             self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
+            self._poll_log.write(conn, [record])
 
     def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -599,6 +757,7 @@ class Store:
                     for d in (*new, *updated)
                 ],
             )
+            index_documents(conn, [*new, *updated])  # the backtest's word index, in step
         self._write_sightings(conn, [c.document for c in changes], source_id, now)
 
     @staticmethod
@@ -770,10 +929,19 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
 
-    def source_states(self) -> dict[str, SourceState]:
-        self.flush()
+    def source_states(
+        self, *, flush: bool = True, source_id: str | None = None
+    ) -> dict[str, SourceState]:
+        """Every source's state (or one's); `flush=False` for readers in other threads (the
+        web pages), which leave batched 304 polls to the poller (their state is then up to
+        5 s old)."""
+        if flush:
+            self.flush()
+        query = select(source_state)
+        if source_id is not None:
+            query = query.where(source_state.c.source_id == source_id)
         with self._transaction() as conn:
-            rows = conn.execute(select(source_state)).all()
+            rows = conn.execute(query).all()
         return {row.source_id: SourceState(**row._mapping) for row in rows}
 
     def document(self, doc_id: str, version: int | None = None) -> Document | None:
@@ -861,10 +1029,24 @@ class Store:
         with self._transaction() as conn:
             return [Document.model_validate(row.data) for row in conn.execute(query)]
 
+    def candidate_ids(self, condition: Condition | None) -> list[str] | None:
+        """Ids of the stored documents that hold the words `condition` asks for (the
+        full-text index, `textindex`), sorted; None when every document must be read."""
+        with self._transaction() as conn:
+            return candidate_ids(conn, condition)
+
     def iter_documents(
-        self, since: datetime | None = None, source_id: str | None = None, batch: int = 500
+        self,
+        since: datetime | None = None,
+        source_id: str | None = None,
+        batch: int = 500,
+        ids: Sequence[str] | None = None,
     ) -> Iterator[Document]:
-        """Latest versions of stored documents, oldest first, read in batches."""
+        """Latest versions of stored documents, oldest first, read in batches (only those
+        of `ids`, sorted, if given)."""
+        if ids is not None:
+            yield from self._iter_ids(ids, since, source_id, batch)
+            return
         last = ""
         while True:
             query = (
@@ -885,6 +1067,25 @@ class Store:
             for row in rows:
                 yield Document.model_validate(row.data)
             last = rows[-1].id
+
+    def _iter_ids(
+        self, ids: Sequence[str], since: datetime | None, source_id: str | None, batch: int
+    ) -> Iterator[Document]:
+        for start in range(0, len(ids), batch):
+            query = (
+                select(document_versions.c.data)
+                .join(
+                    documents,
+                    (document_versions.c.document_id == documents.c.id)
+                    & (document_versions.c.version == documents.c.version),
+                )
+                .where(documents.c.id.in_(ids[start : start + batch]))
+                .order_by(documents.c.id)
+            )
+            with self._transaction() as conn:
+                rows = conn.execute(self._documents_filter(query, since, source_id)).all()
+            for row in rows:
+                yield Document.model_validate(row.data)
 
     def document_kinds(self) -> list[str]:
         """The kinds stored documents have (for checking rules' `kinds:` filters)."""

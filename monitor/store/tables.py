@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -173,4 +174,52 @@ source_leases = Table(
     Column("source_id", String(100), primary_key=True),
     Column("holder", String(100)),
     Column("last_started_at", UTCDateTime),
+)
+
+# Staff votes on alerts ("useful" / "not useful"), one row per vote: an alert's verdict is
+# its latest row. `link` is the id of the signed link that cast it (NULL from the CLI): a
+# link works once, and the unique constraint makes that hold under concurrent clicks.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_key", String(64), nullable=False, index=True),
+    Column("rule_id", String(100), nullable=False, index=True),
+    Column("document_id", String(64), nullable=False),
+    Column("verdict", String(20), nullable=False),  # useful | not_useful
+    Column("at", UTCDateTime, nullable=False),
+    Column("via", String(20), nullable=False),  # email | webhook | web | cli
+    Column("link", String(64)),
+    UniqueConstraint("link", name="uq_feedback_link"),
+)
+
+# One row per poll (the last POLLS_KEPT per source are kept): the source page's history.
+source_polls = Table(
+    "source_polls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration", Float),  # seconds; NULL when the poller did not say
+    Column("status", String(20), nullable=False),  # ok | not_modified | error
+    Column("http_status", Integer),
+    Column("new", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("item_count", Integer),
+    Column("error", Text),
+    Index("ix_source_polls_source_id_id", "source_id", "id"),
+)
+
+# One row per delivery attempt of an outbox alert (the alerts page shows them); pruned
+# with the alert.
+alert_attempts = Table(
+    "alert_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("result", String(20), nullable=False),  # delivered | failed | dead
+    Column("error", Text),
+    Index("ix_alert_attempts_alert_id", "alert_id"),
 )

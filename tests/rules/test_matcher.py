@@ -338,3 +338,14 @@ def test_excluded_hits_say_why() -> None:
     assert hit.describe() == (
         "body: sanction*, eas* negated ('no'); conditional ('prepared to'): " + text
     )
+
+
+def test_a_document_read_for_other_rules_finds_these_rules_truncations() -> None:
+    # Each RuleSet files words under its own truncations; a document read by one and
+    # matched by another must still find the other's.
+    from monitor.rules.matcher import _Doc
+
+    first, second = RuleSet([rule("biegun*")]), RuleSet([rule("sanction*", rule_id="s")])
+    document = doc("Sanctions were lifted; Biegun left.")
+    read = _Doc.of(document, first._vocabulary)
+    assert [r.id for r in second.matching_rules(document, read)] == ["s"]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.rules.tokens import token_spans, tokenize, words
+from monitor.rules.tokens import LazySpans, token_spans, tokenize, words
 
 CASES = [
     ("U.S.-ROK Working Group", ["us", "rok", "working", "group"]),
@@ -43,3 +43,30 @@ def test_tokenize_and_words_always_agree(text: str) -> None:
     assert [t.text for t in tokens] == words(text)
     assert all(0 <= t.start < t.end <= len(text) for t in tokens)
     assert list(token_spans(text)) == [(t.start, t.end) for t in tokens]
+
+
+@given(st.one_of(st.text(alphabet="ab9.,- '\n\tUS()"), st.text()))
+def test_lazy_spans_agree_with_token_spans(text: str) -> None:
+    expected = list(token_spans(text))
+    lazy = LazySpans(text)
+    assert len(lazy) == len(expected)
+    # Asked for out of order, as snippets and moods ask: each answer is the same.
+    for index in [*range(len(expected) - 1, -1, -2), *range(len(expected))]:
+        assert lazy[index] == expected[index]
+
+
+def test_lazy_spans_of_ascii_words_with_dots() -> None:
+    text = "The U.S. and ROK . met ... again.Now .5 a..b (e.g. Mr. Biegun)."
+    assert list(LazySpans(text)) == list(token_spans(text))
+
+
+@given(st.text(alphabet="ab9.,- '\n\tUS()!?"))
+def test_the_spaced_text_holds_the_words_of_every_sentence(text: str) -> None:
+    # The matcher counts each sentence's words in the spaced text (phrases stay in one).
+    from monitor.rules.snippets import sentence_spans
+
+    spaced = LazySpans(text).spaced
+    if spaced is None:
+        return
+    for start, end in sentence_spans(text):
+        assert len(spaced[start:end].split()) == len(words(text[start:end]))
