@@ -199,6 +199,7 @@ def test_http_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert f"MONITOR_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in one_line(result)
 
 
+@pytest.mark.slow
 def test_postgresql_without_the_driver_names_the_extra_to_install(tmp_path: Path) -> None:
     url = "postgresql+psycopg://monitor:secret@db.example.org/monitor"
     for command in ("check", "documents"):
@@ -258,6 +259,7 @@ def test_a_query_nested_thousands_deep_is_a_check_error_with_its_line(tmp_path: 
 # -- 8. check and run agree ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_refuses_an_ops_channel_that_run_refuses(tmp_path: Path) -> None:
     config = copy_config(tmp_path)
     env = {
@@ -358,6 +360,7 @@ def start(tmp_path: Path, config: Path, **env: str) -> tuple[subprocess.Popen[st
     return process, port
 
 
+@pytest.mark.slow
 def test_shutdown_with_a_poll_in_flight_logs_one_line(
     server: FixtureServer, stalled: Stalled, tmp_path: Path
 ) -> None:
@@ -384,6 +387,7 @@ def test_shutdown_with_a_poll_in_flight_logs_one_line(
     )
 
 
+@pytest.mark.slow
 def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -440,6 +444,7 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     ), failed[0]["message"]
 
 
+@pytest.mark.slow
 def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
     result = monitor(
         "-v", "db", "upgrade", env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
@@ -596,6 +601,7 @@ def backlog(tmp_path: Path, server: FixtureServer, count: int) -> tuple[Path, di
     return config, {"MONITOR_DATABASE_URL": url}, hook
 
 
+@pytest.mark.slow
 def test_once_delivers_a_backlog_of_2000_in_one_run(server: FixtureServer, tmp_path: Path) -> None:
     config, env, hook = backlog(tmp_path, server, 2000)
     result = CliRunner().invoke(main, ["--config-dir", str(config), "once"], env=env)

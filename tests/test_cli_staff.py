@@ -456,6 +456,7 @@ def test_readme_shows_what_the_demo_prints_at_the_end(demo: tuple[Path, str]) ->
     assert "monitor channels list" in readme and "--ignore-filters" in readme
 
 
+@pytest.mark.slow
 def test_readme_rules_test_examples_work_on_the_demo_database(demo: tuple[Path, str]) -> None:
     folder, _ = demo
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
