@@ -36,7 +36,7 @@ from monitor.store.browse import DocumentFilter, document_filter
 from monitor.store.tables import document_versions, documents
 from monitor.store.textindex import candidates
 
-BUDGET = 2.0  # seconds of work before a search stops and reports how far it got
+BUDGET = 5.0  # seconds of work before a search stops and reports how far it got
 BATCH = 500
 
 
