@@ -228,8 +228,11 @@ class _Doc:
     authors: list[str] = field(default_factory=list)
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
-    _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
+    spans_cache: dict[Pattern, list[Span]] = field(default_factory=dict)
     near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
+    words_cache: dict[tuple[tuple[tuple[str | None, str, bool], ...], str], set[str]] = field(
+        default_factory=dict
+    )
     _offsets: dict[str, LazySpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
@@ -370,7 +373,7 @@ class _Doc:
 
     def spans(self, pattern: Pattern) -> list[Span]:
         """Every occurrence of a pattern, as (field, start, end) token spans."""
-        cached = self._cache.get(pattern)
+        cached = self.spans_cache.get(pattern)
         if cached is not None:
             return cached
         found: list[Span] = []
@@ -395,7 +398,7 @@ class _Doc:
                     for k, t, pre in others
                 ) and not self.crosses(field_name, start, start + size):
                     found.append((field_name, start, start + size))
-        self._cache[pattern] = found
+        self.spans_cache[pattern] = found
         return found
 
     def present(self, pattern: Pattern) -> bool:
@@ -440,6 +443,84 @@ def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> b
     return any(sa < eb and sb < ea for sa, ea in a for sb, eb in b)
 
 
+# A side of NEAR made of single words (a word, a truncation, or an OR of them): its words
+# are found by looking at the few tokens around the other side's hits, not everywhere.
+_Words = tuple[tuple[str | None, str, bool], ...]  # (field or None for title/body, text, prefix)
+_SINGLE_WORDS: dict[Node, _Words | None] = {}
+
+
+def _single_words(node: Node) -> _Words | None:
+    """The words of a side that is only single words (None if it holds a phrase or a NEAR)."""
+    if node in _SINGLE_WORDS:
+        return _SINGLE_WORDS[node]
+    found: _Words | None = None
+    if isinstance(node, Pattern):
+        if len(node.parts) == 1:
+            found = ((node.field, *node.parts[0]),)
+    elif isinstance(node, Or):
+        children = [_single_words(c) for c in node.children]
+        if all(c is not None for c in children):
+            found = tuple(w for c in children for w in c)  # type: ignore[union-attr]
+    if len(_SINGLE_WORDS) < 100_000:  # nodes come from rules: a bound against surprises
+        _SINGLE_WORDS[node] = found
+    return found
+
+
+def _side_words(side: _Words, doc: _Doc, field_name: str) -> set[str]:
+    """The words of a field that a single-words side matches."""
+    key = (side, field_name)
+    found = doc.words_cache.get(key)
+    if found is None:
+        found = set()
+        unique = doc.unique[field_name]
+        for only, text, prefix in side:
+            if only != field_name and (only is not None or field_name not in DEFAULT_FIELDS):
+                continue
+            if prefix:
+                found.update(doc.completions(field_name, text))
+            elif text in unique:
+                found.add(text)
+        doc.words_cache[key] = found
+    return found
+
+
+def _side_cost(side: _Words, doc: _Doc) -> int:
+    """Roughly how many hits a single-words side has (truncations and common words: many)."""
+    cost = 0
+    for field_name in DEFAULT_FIELDS:
+        for word in _side_words(side, doc, field_name):
+            cost += 1 if word not in _COMMON_WORDS and len(word) > 3 else 4
+    return cost
+
+
+def _near_windowed(node: Near, doc: _Doc) -> list[_Hit] | None:
+    """NEAR's hits found from the rarer side, looking for the other side's words in the
+    tokens around each of its hits; None if neither side is made of single words."""
+    left, right = _single_words(node.left), _single_words(node.right)
+    if left is None and right is None:
+        return None
+    if left is not None and right is not None:
+        scan_left = _side_cost(left, doc) >= _side_cost(right, doc)
+    else:
+        scan_left = left is not None
+    scanned = left if scan_left else right
+    assert scanned is not None
+    out: list[_Hit] = []
+    distance = node.distance
+    for f, sa, ea, wa in _near_hits(node.right if scan_left else node.left, doc):
+        wanted = _side_words(scanned, doc, f)
+        if not wanted:
+            continue
+        tokens = doc.tokens[f]
+        for t in range(max(0, sa - distance), min(len(tokens), ea + distance)):
+            if tokens[t] not in wanted or any(s <= t < e for s, e in wa):
+                continue  # not the other side's word, or the same word (not near itself)
+            start, end = min(sa, t), max(ea, t + 1)
+            if not doc.crosses(f, start, end, sentences=False):
+                out.append((f, start, end, ((t, t + 1), *wa) if scan_left else (*wa, (t, t + 1))))
+    return out
+
+
 def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
     if isinstance(node, Pattern):
         return [(f, s, e, ((s, e),)) for f, s, e in doc.spans(node)]
@@ -454,9 +535,13 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
         cached = doc.near_cache.get(node)
         if cached is not None:
             return cached
+        windowed = _near_windowed(node, doc)
+        if windowed is not None:
+            doc.near_cache[node] = windowed
+            return windowed
         out: list[_Hit] = []
         rights = _near_hits(node.right, doc)
-        for fa, sa, ea, wa in _near_hits(node.left, doc):
+        for fa, sa, ea, wa in _near_hits(node.left, doc) if rights else ():
             for fb, sb, eb, wb in rights:
                 if fa != fb:
                     continue
@@ -480,7 +565,7 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
         out = []
         rights = _near_hits(node.right, doc)
         sentences = not node.paragraph
-        for fa, sa, ea, wa in _near_hits(node.left, doc):
+        for fa, sa, ea, wa in _near_hits(node.left, doc) if rights else ():
             for fb, sb, eb, wb in rights:
                 if fa != fb or _shared(wa, wb):
                     continue
@@ -532,12 +617,33 @@ def _true_of(rule: Rule, doc: _Doc) -> bool:
     return not rule.exclude or evaluate_outside(rule.ast, doc, rule.exclude)
 
 
+def _spans_within(single: _Words, windows: list[Span], doc: _Doc) -> list[Span]:
+    """A single word's spans inside `windows`, as `doc.spans` orders them (field, start):
+    the tokens of the windows are looked at, not the whole text."""
+    out: list[Span] = []
+    only = single[0][0]
+    for field_name in (only,) if only else DEFAULT_FIELDS:
+        wanted = _side_words(single, doc, field_name)
+        if not wanted:
+            continue
+        tokens = doc.tokens[field_name]
+        found = {
+            t for f, s, e in windows if f == field_name for t in range(s, e) if tokens[t] in wanted
+        }
+        out += [(field_name, t, t + 1) for t in sorted(found)]
+    return out
+
+
 def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
     """(term key, span) of what made the query true: NEAR pairs, and positive terms."""
     out: list[tuple[str, Span]] = []
     if isinstance(node, Near | Within):
         windows = _near_spans(node, doc)
         for pattern in patterns(node):
+            single = _single_words(pattern)
+            if single is not None and pattern not in doc.spans_cache:
+                out += [(pattern.describe(), s) for s in _spans_within(single, windows, doc)]
+                continue
             out += [
                 (pattern.describe(), s)
                 for s in doc.spans(pattern)
@@ -554,6 +660,20 @@ def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
         if evaluate(child, doc)
         for item in _evidence_spans(child, doc)
     ]
+
+
+def _hash_all(node: Node) -> None:
+    """Hash a query's nodes now (each remembers its hash): they key per-document caches, and
+    a rule that matches rarely would otherwise hash them while matching a document."""
+    hash(node)
+    if isinstance(node, Not):
+        _hash_all(node.child)
+    elif isinstance(node, Near | Within):
+        _hash_all(node.left)
+        _hash_all(node.right)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            _hash_all(child)
 
 
 class RuleSet:
@@ -580,6 +700,7 @@ class RuleSet:
         self._always: list[int] = []
         prefix_rules: dict[str, list[int]] = {}
         for index, rule in enumerate(self.rules):
+            _hash_all(rule.ast)
             trigger = triggers.of(rule.ast)
             if trigger is None:
                 self._always.append(index)
