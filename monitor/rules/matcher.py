@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Literal, Protocol
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
-from monitor.rules.snippets import build_snippet, sentence_spans
+from monitor.rules.snippets import MAX_HITS, build_snippet, iter_sentence_spans, sentence_spans
 from monitor.rules.tokens import LazySpans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
@@ -237,6 +237,9 @@ class _Doc:
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _partial: dict[str, tuple[list[tuple[int, int]], Iterator[tuple[int, int]]]] = field(
+        default_factory=dict
+    )
     vocabulary: _Vocabulary | None = None
     _all_words: set[str] | None = None
     _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
@@ -326,8 +329,33 @@ class _Doc:
         """A field's sentence spans: split once for every rule that needs them."""
         found = self._sentences.get(field_name)
         if found is None:
-            found = self._sentences[field_name] = sentence_spans(self.texts[field_name])
+            partial = self._partial.pop(field_name, None)
+            if partial is None:
+                found = sentence_spans(self.texts[field_name])
+            else:
+                found = partial[0]
+                found.extend(partial[1])
+            self._sentences[field_name] = found
         return found
+
+    def sentences_to(self, field_name: str, position: int) -> list[tuple[int, int]]:
+        """A field's first sentences, through the first that begins after `position` (or all):
+        what a snippet needs, split only as far as its hits."""
+        found = self._sentences.get(field_name)
+        if found is not None:
+            return found
+        partial = self._partial.get(field_name)
+        if partial is None:
+            partial = self._partial[field_name] = ([], iter_sentence_spans(self.texts[field_name]))
+        spans, rest = partial
+        while not spans or spans[-1][0] <= position:
+            following = next(rest, None)
+            if following is None:  # the text is split to its end
+                self._sentences[field_name] = spans
+                del self._partial[field_name]
+                break
+            spans.append(following)
+        return spans
 
     def all_words(self) -> set[str]:
         found = self._all_words
@@ -842,9 +870,11 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     )
     hits = [(key, s, e) for key, (f, s, e) in evidence if f == field_name]
     source = texts[field_name] if hits else document.title
-    sentences = doc.sentences(field_name) if hits and texts[field_name] is doc.texts.get(
-        field_name
-    ) else None
+    sentences = None
+    if hits and texts[field_name] is doc.texts.get(field_name):
+        # build_snippet looks for the sentences of its first hits (by term, then place).
+        first = sorted((key, tokens[field_name][s][0]) for key, s, _ in hits)[:MAX_HITS]
+        sentences = doc.sentences_to(field_name, max(start for _, start in first))
     snippet, highlights = build_snippet(
         source, tokens.get(field_name, []), hits, sentences=sentences
     )

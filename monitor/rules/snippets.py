@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 MAX_SNIPPET = 300
 # A full stop after these is not the end of a sentence ("U.S. Special Representative").
@@ -33,7 +33,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
     Each sentence ends before its trailing space; sentences of only spaces are dropped.
     """
-    out: list[tuple[int, int]] = []
+    return list(iter_sentence_spans(text))
+
+
+def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """`sentence_spans(text)` one by one, from the start: a snippet near the top of a long
+    text needs only the first few."""
     start = 0
     rfind = text.rfind
     for match in _BOUNDARY.finditer(text):
@@ -49,21 +54,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             if nxt and nxt.islower():
                 continue
             # The sentence ends before the whitespace after its stop (and quotes).
-            out.append((start, match.start(1)))
+            yield start, match.start(1)
         else:  # a paragraph break: trim the spaces before it, if any text is left
             trimmed = start + len(text[start:pos].rstrip())
             if trimmed > start:
-                out.append((start, trimmed))
+                yield start, trimmed
         start = end
     if start < len(text):
         trimmed = start + len(text[start:].rstrip())
         if trimmed > start:
-            out.append((start, trimmed))
-    return out
+            yield start, trimmed
 
 
 _WINDOW = 400
-_MAX_HITS = 12
+MAX_HITS = 12  # sentences looked for around the first hits (by term, then place)
 
 
 def _sentence_around(
@@ -113,7 +117,7 @@ def build_snippet(
     # Only the sentences that hold a hit matter; find them in a window around each hit.
     around = list(
         dict.fromkeys(
-            _sentence_around(text, s, sentences) for _, s, _ in sorted(char_hits)[:_MAX_HITS]
+            _sentence_around(text, s, sentences) for _, s, _ in sorted(char_hits)[:MAX_HITS]
         )
     ) or [(0, len(text))]
 

@@ -179,8 +179,15 @@ class LazySpans(Sequence[tuple[int, int]]):
         spaced = self._spaced
         anchor = self._anchors[bisect_right(self._anchors, index) - 1]
         position = self._starts[anchor]
-        rest = spaced[position:].split(None, index - anchor)[-1]
-        start = len(spaced) - len(rest)
+        skip = index - anchor
+        # Split a window that likely holds the word (copying the rest of a long text for
+        # each word costs more than the split); the whole rest if it does not.
+        window = spaced[position : position + 16 * (skip + 4)]
+        pieces = window.split(None, skip)
+        if len(pieces) == skip + 1:
+            start = position + len(window) - len(pieces[-1])
+        else:
+            start = len(spaced) - len(spaced[position:].split(None, skip)[-1])
         end = spaced.find(" ", start)
         end = len(spaced) if end < 0 else end
         piece = spaced[start:end]
