@@ -405,6 +405,22 @@ class _Doc:
         if cached is not None:
             return cached
         found: list[Span] = []
+        if len(pattern.parts) == 1:  # a word or a truncation: its positions, no checks
+            text, prefix = pattern.parts[0]
+            for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
+                if not prefix:
+                    if text in self.unique[field_name]:
+                        found += [(field_name, p, p + 1) for p in self.positions(field_name, text)]
+                    continue
+                matching = self.completions(field_name, text)
+                starts = (
+                    self.positions(field_name, matching[0])
+                    if len(matching) == 1
+                    else sorted(p for w in matching for p in self.positions(field_name, w))
+                )
+                found += [(field_name, p, p + 1) for p in starts]
+            self.spans_cache[pattern] = found
+            return found
         anchor, others = _anchor(pattern)
         size = len(pattern.parts)
         for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
@@ -479,9 +495,10 @@ _SINGLE_WORDS: dict[Node, _Words | None] = {}
 
 def _single_words(node: Node) -> _Words | None:
     """The words of a side that is only single words (None if it holds a phrase or a NEAR)."""
-    if node in _SINGLE_WORDS:
-        return _SINGLE_WORDS[node]
-    found: _Words | None = None
+    found = _SINGLE_WORDS.get(node, ())
+    if found != ():
+        return found
+    found = None
     if isinstance(node, Pattern):
         if len(node.parts) == 1:
             found = ((node.field, *node.parts[0]),)
@@ -512,13 +529,9 @@ def _side_words(side: _Words, doc: _Doc, field_name: str) -> set[str]:
     return found
 
 
-def _side_cost(side: _Words, doc: _Doc) -> int:
-    """Roughly how many hits a single-words side has (truncations and common words: many)."""
-    cost = 0
-    for field_name in DEFAULT_FIELDS:
-        for word in _side_words(side, doc, field_name):
-            cost += 1 if word not in _COMMON_WORDS and len(word) > 3 else 4
-    return cost
+def _side_cost(side: _Words) -> int:
+    """Roughly how many hits a single-words side has: truncations and common words many."""
+    return sum(1 if not prefix and text not in _COMMON_WORDS else 4 for _, text, prefix in side)
 
 
 def _near_windowed(node: Near, doc: _Doc) -> list[_Hit] | None:
@@ -528,7 +541,7 @@ def _near_windowed(node: Near, doc: _Doc) -> list[_Hit] | None:
     if left is None and right is None:
         return None
     if left is not None and right is not None:
-        scan_left = _side_cost(left, doc) >= _side_cost(right, doc)
+        scan_left = _side_cost(left) >= _side_cost(right)
     else:
         scan_left = left is not None
     scanned = left if scan_left else right

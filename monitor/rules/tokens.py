@@ -214,10 +214,10 @@ class LazySpans(Sequence[tuple[int, int]]):
         if self._table is None:
             pieces = self._spaced.split(" ")  # "" between two spaces: no word
             # Piece k starts after the pieces before it and one space after each.
-            starts = map(add, chain((0,), accumulate(map(len, pieces))), count())
-            self._table = (list(compress(starts, pieces)), list(filter(None, pieces)))
-        starts, pieces = self._table
-        return _trimmed(starts[index], pieces[index])
+            every = map(add, chain((0,), accumulate(map(len, pieces))), count())
+            self._table = (list(compress(every, pieces)), list(filter(None, pieces)))
+        starts, words = self._table
+        return _trimmed(starts[index], words[index])
 
     @overload
     def __getitem__(self, index: int) -> tuple[int, int]: ...

@@ -75,7 +75,10 @@ def test_the_spaced_text_holds_the_words_of_every_sentence(text: str) -> None:
 
 
 @given(
-    st.lists(st.sampled_from(["a", "bb", "w" * 90, " " * 70, "U.S.", "-", "x.y", "  ", ".a."]), max_size=300),
+    st.lists(
+        st.sampled_from(["a", "bb", "w" * 90, " " * 70, "U.S.", "-", "x.y", "  ", ".a."]),
+        max_size=300,
+    ),
     st.randoms(),
 )
 def test_lazy_spans_agree_across_long_words_and_gaps(pieces: list[str], rng: Random) -> None:
