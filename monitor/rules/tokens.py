@@ -16,8 +16,7 @@ import unicodedata
 from bisect import bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress, count
-from operator import add
+from itertools import accumulate
 from typing import overload
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -140,23 +139,13 @@ def token_spans(text: str, count: int | None = None) -> TokenSpans:
 _LONE_DOTS = re.compile(r"(?:^| )\.+(?: |$)")
 
 
-_FAR = 64  # words to skip beyond which LazySpans finds every word's start at once
-
-
-def _trimmed(start: int, piece: str) -> tuple[int, int]:
-    """The span of the word that is `piece` (a space-separated piece at `start`), its
-    leading and trailing dots left out."""
-    return start + len(piece) - len(piece.lstrip(".")), start + len(piece.rstrip("."))
-
-
 class LazySpans(Sequence[tuple[int, int]]):
     """The spans `token_spans(text)` gives, found only for the words asked for.
 
     Snippets need the offsets of a few matched words; finding every word's offsets costs
     more than matching. In ASCII text every separator becomes a space (the length stays),
     so word i is the i-th space-separated piece, less its leading and trailing dots; pieces
-    are skipped with `str.split(None, n)`, in C, from the nearest word already found; a
-    word far from those is read from a table of every word's start, made once (in C).
+    are skipped with `str.split(None, n)`, in C, from the nearest word already found.
     """
 
     def __init__(self, text: str, size: int | None = None) -> None:
@@ -173,7 +162,6 @@ class LazySpans(Sequence[tuple[int, int]]):
         self._found: dict[int, tuple[int, int]] = {}
         self._anchors = [0]  # indices of found words, sorted; 0 stands for the text's start
         self._starts = {0: 0}  # index → character position from which to skip to that word
-        self._table: tuple[list[int], list[str]] | None = None  # every word's start and piece
 
     def __len__(self) -> int:
         return self._size
@@ -190,34 +178,17 @@ class LazySpans(Sequence[tuple[int, int]]):
             return found
         spaced = self._spaced
         anchor = self._anchors[bisect_right(self._anchors, index) - 1]
-        skip = index - anchor
-        if skip > _FAR or self._table is not None:  # far from the words found so far
-            return self._from_table(index)
         position = self._starts[anchor]
-        # Split a window that likely holds the word (copying the rest of a long text for
-        # each word costs more than the split); the whole rest if it does not.
-        window = spaced[position : position + 16 * (skip + 4)]
-        pieces = window.split(None, skip)
-        if len(pieces) == skip + 1:
-            start = position + len(window) - len(pieces[-1])
-        else:
-            start = len(spaced) - len(spaced[position:].split(None, skip)[-1])
+        rest = spaced[position:].split(None, index - anchor)[-1]
+        start = len(spaced) - len(rest)
         end = spaced.find(" ", start)
         end = len(spaced) if end < 0 else end
-        found = _trimmed(start, spaced[start:end])
+        piece = spaced[start:end]
+        found = (start + len(piece) - len(piece.lstrip(".")), start + len(piece.rstrip(".")))
         self._found[index] = found
         insort(self._anchors, index)
         self._starts[index] = start
         return found
-
-    def _from_table(self, index: int) -> tuple[int, int]:
-        if self._table is None:
-            pieces = self._spaced.split(" ")  # "" between two spaces: no word
-            # Piece k starts after the pieces before it and one space after each.
-            every = map(add, chain((0,), accumulate(map(len, pieces))), count())
-            self._table = (list(compress(every, pieces)), list(filter(None, pieces)))
-        starts, words = self._table
-        return _trimmed(starts[index], words[index])
 
     @overload
     def __getitem__(self, index: int) -> tuple[int, int]: ...
