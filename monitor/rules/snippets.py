@@ -18,6 +18,7 @@ _INITIALS = re.compile(r"(?:[a-z]\.)*[a-z]")
 # Group 1 is the whitespace after a full stop: where that sentence's trimmed span ends.
 _BOUNDARY = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)\]]*(\s+)|(?<=\n)\s*\n)")
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
+_OPENERS = "(\"'“‘"  # left out of the word before a stop
 
 
 def _not_a_stop(bare: str) -> bool:
@@ -41,12 +42,20 @@ def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
     text needs only the first few."""
     start = 0
     rfind = text.rfind
+    lines = "\n" in text
     for match in _BOUNDARY.finditer(text):
         pos = match.start()
         char = text[pos]
         if char == ".":
-            space = max(rfind(" ", start, pos), rfind("\n", start, pos))
-            if _not_a_stop(text[space + 1 : pos].lstrip("(\"'“‘")):
+            space = (
+                max(rfind(" ", start, pos), rfind("\n", start, pos))
+                if lines
+                else rfind(" ", start, pos)
+            )
+            bare = text[space + 1 : pos]
+            # Most words before a stop are too long for an abbreviation and are no initials.
+            short = len(bare) <= _LONGEST_ABBREVIATION or bare[1:2] == "." or bare[0] in _OPENERS
+            if short and _not_a_stop(bare.lstrip(_OPENERS)):
                 continue  # "Mr.", "U.S.", "E." (an initial)
         end = match.end()
         if char != "\n":
