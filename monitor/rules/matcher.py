@@ -379,6 +379,13 @@ class _Doc:
                     pass
         return found
 
+    def completes(self, field_name: str, prefix: str) -> bool:
+        """Whether some word of the field starts with `prefix`."""
+        filed = self.vocabulary.by_prefix.get(prefix) if self.vocabulary else None
+        if filed is not None:
+            return not self.unique[field_name].isdisjoint(filed)
+        return bool(self.completions(field_name, prefix))
+
     def completions(self, field_name: str, prefix: str) -> list[str]:
         """The field's words that start with `prefix`, in order."""
         filed = self.vocabulary.by_prefix.get(prefix) if self.vocabulary else None
@@ -449,10 +456,13 @@ class _Doc:
         """Whether a pattern occurs; a single word or truncation needs no positions."""
         if len(pattern.parts) == 1:
             word, prefix = pattern.parts[0]
-            fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
             if prefix:
-                return any(self.completions(f, word) for f in fields)
-            return any(word in self.unique[f] for f in fields)
+                fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
+                return any(self.completes(f, word) for f in fields)
+            unique = self.unique
+            if pattern.field:
+                return word in unique[pattern.field]
+            return word in unique["title"] or word in unique["body"]  # DEFAULT_FIELDS
         return bool(self.spans(pattern))
 
 
