@@ -713,20 +713,6 @@ def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
     ]
 
 
-def _hash_all(node: Node) -> None:
-    """Hash a query's nodes now (each remembers its hash): they key per-document caches, and
-    a rule that matches rarely would otherwise hash them while matching a document."""
-    hash(node)
-    if isinstance(node, Not):
-        _hash_all(node.child)
-    elif isinstance(node, Near | Within):
-        _hash_all(node.left)
-        _hash_all(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            _hash_all(child)
-
-
 class RuleSet:
     """Rules compiled for matching many documents quickly (plus the term lists they use)."""
 
@@ -751,7 +737,6 @@ class RuleSet:
         self._always: list[int] = []
         prefix_rules: dict[str, list[int]] = {}
         for index, rule in enumerate(self.rules):
-            _hash_all(rule.ast)
             trigger = triggers.of(rule.ast)
             if trigger is None:
                 self._always.append(index)
