@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Literal, Protocol
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
-from monitor.rules.snippets import build_snippet, sentence_spans
+from monitor.rules.snippets import MAX_HITS, build_snippet, iter_sentence_spans, sentence_spans
 from monitor.rules.tokens import LazySpans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
@@ -228,12 +228,18 @@ class _Doc:
     authors: list[str] = field(default_factory=list)
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _sorted: dict[str, list[str]] = field(default_factory=dict)
-    _cache: dict[Pattern, list[Span]] = field(default_factory=dict)
+    spans_cache: dict[Pattern, list[Span]] = field(default_factory=dict)
     near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
+    words_cache: dict[tuple[tuple[tuple[str | None, str, bool], ...], str], set[str]] = field(
+        default_factory=dict
+    )
     _offsets: dict[str, LazySpans] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _partial: dict[str, tuple[list[tuple[int, int]], Iterator[tuple[int, int]]]] = field(
+        default_factory=dict
+    )
     vocabulary: _Vocabulary | None = None
     _all_words: set[str] | None = None
     _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
@@ -323,8 +329,33 @@ class _Doc:
         """A field's sentence spans: split once for every rule that needs them."""
         found = self._sentences.get(field_name)
         if found is None:
-            found = self._sentences[field_name] = sentence_spans(self.texts[field_name])
+            partial = self._partial.pop(field_name, None)
+            if partial is None:
+                found = sentence_spans(self.texts[field_name])
+            else:
+                found = partial[0]
+                found.extend(partial[1])
+            self._sentences[field_name] = found
         return found
+
+    def sentences_to(self, field_name: str, position: int) -> list[tuple[int, int]]:
+        """A field's first sentences, through the first that begins after `position` (or all):
+        what a snippet needs, split only as far as its hits."""
+        found = self._sentences.get(field_name)
+        if found is not None:
+            return found
+        partial = self._partial.get(field_name)
+        if partial is None:
+            partial = self._partial[field_name] = ([], iter_sentence_spans(self.texts[field_name]))
+        spans, rest = partial
+        while not spans or spans[-1][0] <= position:
+            following = next(rest, None)
+            if following is None:  # the text is split to its end
+                self._sentences[field_name] = spans
+                del self._partial[field_name]
+                break
+            spans.append(following)
+        return spans
 
     def all_words(self) -> set[str]:
         found = self._all_words
@@ -348,6 +379,13 @@ class _Doc:
                     pass
         return found
 
+    def completes(self, field_name: str, prefix: str) -> bool:
+        """Whether some word of the field starts with `prefix`."""
+        filed = self.vocabulary.by_prefix.get(prefix) if self.vocabulary else None
+        if filed is not None:
+            return not self.unique[field_name].isdisjoint(filed)
+        return bool(self.completions(field_name, prefix))
+
     def completions(self, field_name: str, prefix: str) -> list[str]:
         """The field's words that start with `prefix`, in order."""
         filed = self.vocabulary.by_prefix.get(prefix) if self.vocabulary else None
@@ -370,10 +408,26 @@ class _Doc:
 
     def spans(self, pattern: Pattern) -> list[Span]:
         """Every occurrence of a pattern, as (field, start, end) token spans."""
-        cached = self._cache.get(pattern)
+        cached = self.spans_cache.get(pattern)
         if cached is not None:
             return cached
         found: list[Span] = []
+        if len(pattern.parts) == 1:  # a word or a truncation: its positions, no checks
+            text, prefix = pattern.parts[0]
+            for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
+                if not prefix:
+                    if text in self.unique[field_name]:
+                        found += [(field_name, p, p + 1) for p in self.positions(field_name, text)]
+                    continue
+                matching = self.completions(field_name, text)
+                starts = (
+                    self.positions(field_name, matching[0])
+                    if len(matching) == 1
+                    else sorted(p for w in matching for p in self.positions(field_name, w))
+                )
+                found += [(field_name, p, p + 1) for p in starts]
+            self.spans_cache[pattern] = found
+            return found
         anchor, others = _anchor(pattern)
         size = len(pattern.parts)
         for field_name in (pattern.field,) if pattern.field else DEFAULT_FIELDS:
@@ -395,17 +449,20 @@ class _Doc:
                     for k, t, pre in others
                 ) and not self.crosses(field_name, start, start + size):
                     found.append((field_name, start, start + size))
-        self._cache[pattern] = found
+        self.spans_cache[pattern] = found
         return found
 
     def present(self, pattern: Pattern) -> bool:
         """Whether a pattern occurs; a single word or truncation needs no positions."""
         if len(pattern.parts) == 1:
             word, prefix = pattern.parts[0]
-            fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
             if prefix:
-                return any(self.completions(f, word) for f in fields)
-            return any(word in self.unique[f] for f in fields)
+                fields = (pattern.field,) if pattern.field else DEFAULT_FIELDS
+                return any(self.completes(f, word) for f in fields)
+            unique = self.unique
+            if pattern.field:
+                return word in unique[pattern.field]
+            return word in unique["title"] or word in unique["body"]  # DEFAULT_FIELDS
         return bool(self.spans(pattern))
 
 
@@ -440,6 +497,81 @@ def _shared(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> b
     return any(sa < eb and sb < ea for sa, ea in a for sb, eb in b)
 
 
+# A side of NEAR made of single words (a word, a truncation, or an OR of them): its words
+# are found by looking at the few tokens around the other side's hits, not everywhere.
+_Words = tuple[tuple[str | None, str, bool], ...]  # (field or None for title/body, text, prefix)
+_SINGLE_WORDS: dict[Node, _Words | None] = {}
+
+
+def _single_words(node: Node) -> _Words | None:
+    """The words of a side that is only single words (None if it holds a phrase or a NEAR)."""
+    found = _SINGLE_WORDS.get(node, ())
+    if found != ():
+        return found
+    found = None
+    if isinstance(node, Pattern):
+        if len(node.parts) == 1:
+            found = ((node.field, *node.parts[0]),)
+    elif isinstance(node, Or):
+        children = [_single_words(c) for c in node.children]
+        if all(c is not None for c in children):
+            found = tuple(w for c in children for w in c)  # type: ignore[union-attr]
+    if len(_SINGLE_WORDS) < 100_000:  # nodes come from rules: a bound against surprises
+        _SINGLE_WORDS[node] = found
+    return found
+
+
+def _side_words(side: _Words, doc: _Doc, field_name: str) -> set[str]:
+    """The words of a field that a single-words side matches."""
+    key = (side, field_name)
+    found = doc.words_cache.get(key)
+    if found is None:
+        found = set()
+        unique = doc.unique[field_name]
+        for only, text, prefix in side:
+            if only != field_name and (only is not None or field_name not in DEFAULT_FIELDS):
+                continue
+            if prefix:
+                found.update(doc.completions(field_name, text))
+            elif text in unique:
+                found.add(text)
+        doc.words_cache[key] = found
+    return found
+
+
+def _side_cost(side: _Words) -> int:
+    """Roughly how many hits a single-words side has: truncations and common words many."""
+    return sum(1 if not prefix and text not in _COMMON_WORDS else 4 for _, text, prefix in side)
+
+
+def _near_windowed(node: Near, doc: _Doc) -> list[_Hit] | None:
+    """NEAR's hits found from the rarer side, looking for the other side's words in the
+    tokens around each of its hits; None if neither side is made of single words."""
+    left, right = _single_words(node.left), _single_words(node.right)
+    if left is None and right is None:
+        return None
+    if left is not None and right is not None:
+        scan_left = _side_cost(left) >= _side_cost(right)
+    else:
+        scan_left = left is not None
+    scanned = left if scan_left else right
+    assert scanned is not None
+    out: list[_Hit] = []
+    distance = node.distance
+    for f, sa, ea, wa in _near_hits(node.right if scan_left else node.left, doc):
+        wanted = _side_words(scanned, doc, f)
+        if not wanted:
+            continue
+        tokens = doc.tokens[f]
+        for t in range(max(0, sa - distance), min(len(tokens), ea + distance)):
+            if tokens[t] not in wanted or any(s <= t < e for s, e in wa):
+                continue  # not the other side's word, or the same word (not near itself)
+            start, end = min(sa, t), max(ea, t + 1)
+            if not doc.crosses(f, start, end, sentences=False):
+                out.append((f, start, end, ((t, t + 1), *wa) if scan_left else (*wa, (t, t + 1))))
+    return out
+
+
 def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
     if isinstance(node, Pattern):
         return [(f, s, e, ((s, e),)) for f, s, e in doc.spans(node)]
@@ -454,9 +586,13 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
         cached = doc.near_cache.get(node)
         if cached is not None:
             return cached
+        windowed = _near_windowed(node, doc)
+        if windowed is not None:
+            doc.near_cache[node] = windowed
+            return windowed
         out: list[_Hit] = []
         rights = _near_hits(node.right, doc)
-        for fa, sa, ea, wa in _near_hits(node.left, doc):
+        for fa, sa, ea, wa in _near_hits(node.left, doc) if rights else ():
             for fb, sb, eb, wb in rights:
                 if fa != fb:
                     continue
@@ -480,7 +616,7 @@ def _near_hits(node: Node, doc: _Doc) -> list[_Hit]:
         out = []
         rights = _near_hits(node.right, doc)
         sentences = not node.paragraph
-        for fa, sa, ea, wa in _near_hits(node.left, doc):
+        for fa, sa, ea, wa in _near_hits(node.left, doc) if rights else ():
             for fb, sb, eb, wb in rights:
                 if fa != fb or _shared(wa, wb):
                     continue
@@ -532,12 +668,33 @@ def _true_of(rule: Rule, doc: _Doc) -> bool:
     return not rule.exclude or evaluate_outside(rule.ast, doc, rule.exclude)
 
 
+def _spans_within(single: _Words, windows: list[Span], doc: _Doc) -> list[Span]:
+    """A single word's spans inside `windows`, as `doc.spans` orders them (field, start):
+    the tokens of the windows are looked at, not the whole text."""
+    out: list[Span] = []
+    only = single[0][0]
+    for field_name in (only,) if only else DEFAULT_FIELDS:
+        wanted = _side_words(single, doc, field_name)
+        if not wanted:
+            continue
+        tokens = doc.tokens[field_name]
+        found = {
+            t for f, s, e in windows if f == field_name for t in range(s, e) if tokens[t] in wanted
+        }
+        out += [(field_name, t, t + 1) for t in sorted(found)]
+    return out
+
+
 def _evidence_spans(node: Node, doc: _Doc) -> list[tuple[str, Span]]:
     """(term key, span) of what made the query true: NEAR pairs, and positive terms."""
     out: list[tuple[str, Span]] = []
     if isinstance(node, Near | Within):
         windows = _near_spans(node, doc)
         for pattern in patterns(node):
+            single = _single_words(pattern)
+            if single is not None and pattern not in doc.spans_cache:
+                out += [(pattern.describe(), s) for s in _spans_within(single, windows, doc)]
+                continue
             out += [
                 (pattern.describe(), s)
                 for s in doc.spans(pattern)
@@ -721,9 +878,11 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     )
     hits = [(key, s, e) for key, (f, s, e) in evidence if f == field_name]
     source = texts[field_name] if hits else document.title
-    sentences = doc.sentences(field_name) if hits and texts[field_name] is doc.texts.get(
-        field_name
-    ) else None
+    sentences = None
+    if hits and texts[field_name] is doc.texts.get(field_name):
+        # build_snippet looks for the sentences of its first hits (by term, then place).
+        first = sorted((key, tokens[field_name][s][0]) for key, s, _ in hits)[:MAX_HITS]
+        sentences = doc.sentences_to(field_name, max(start for _, start in first))
     snippet, highlights = build_snippet(
         source, tokens.get(field_name, []), hits, sentences=sentences
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 MAX_SNIPPET = 300
 # A full stop after these is not the end of a sentence ("U.S. Special Representative").
@@ -15,41 +15,68 @@ _ABBREVIATIONS = frozenset(
 _INITIALS = re.compile(r"(?:[a-z]\.)*[a-z]")
 # `[.!?][…]*\s+|\n\s*\n`, written to begin with one character class: the regex engine then
 # skips to candidate characters in C instead of trying both branches at every character.
-_BOUNDARY = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)\]]*\s+|(?<=\n)\s*\n)")
+# Group 1 is the whitespace after a full stop: where that sentence's trimmed span ends.
+_BOUNDARY = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)\]]*(\s+)|(?<=\n)\s*\n)")
+_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
+_OPENERS = "(\"'“‘"  # left out of the word before a stop
+
+
+def _not_a_stop(bare: str) -> bool:
+    """Whether the word before a full stop is an abbreviation or initials ("Mr", "u.s")."""
+    if len(bare) > _LONGEST_ABBREVIATION and bare[1:2] != ".":
+        return False  # too long for an abbreviation, and not initials: skip the lookups
+    bare = bare.lower()
+    return bare in _ABBREVIATIONS or _INITIALS.fullmatch(bare) is not None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of `text` (abbreviations and initials respected)."""
-    spans: list[tuple[int, int]] = []
+    """Character spans of the sentences of `text` (abbreviations and initials respected).
+
+    Each sentence ends before its trailing space; sentences of only spaces are dropped.
+    """
+    return list(iter_sentence_spans(text))
+
+
+def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """`sentence_spans(text)` one by one, from the start: a snippet near the top of a long
+    text needs only the first few."""
     start = 0
+    rfind = text.rfind
+    lines = "\n" in text
     for match in _BOUNDARY.finditer(text):
         pos = match.start()
-        if text[pos] == ".":
-            space = max(text.rfind(" ", start, pos), text.rfind("\n", start, pos))
-            bare = text[space + 1 : pos].lstrip("(\"'“‘").lower()
-            if bare in _ABBREVIATIONS or _INITIALS.fullmatch(bare):
+        char = text[pos]
+        if char == ".":
+            space = (
+                max(rfind(" ", start, pos), rfind("\n", start, pos))
+                if lines
+                else rfind(" ", start, pos)
+            )
+            bare = text[space + 1 : pos]
+            # Most words before a stop are too long for an abbreviation and are no initials.
+            short = len(bare) <= _LONGEST_ABBREVIATION or bare[1:2] == "." or bare[0] in _OPENERS
+            if short and _not_a_stop(bare.lstrip(_OPENERS)):
                 continue  # "Mr.", "U.S.", "E." (an initial)
-        if text[match.start()] != "\n":
-            nxt = text[match.end() : match.end() + 1]
+        end = match.end()
+        if char != "\n":
+            nxt = text[end : end + 1]
             if nxt and nxt.islower():
                 continue
-        spans.append((start, match.end()))
-        start = match.end()
+            # The sentence ends before the whitespace after its stop (and quotes).
+            yield start, match.start(1)
+        else:  # a paragraph break: trim the spaces before it, if any text is left
+            trimmed = start + len(text[start:pos].rstrip())
+            if trimmed > start:
+                yield start, trimmed
+        start = end
     if start < len(text):
-        spans.append((start, len(text)))
-    # Each sentence ends before its trailing space (trimmed piece by piece: the text's
-    # prefixes would cost the square of its length).
-    out = []
-    for s, e in spans:
-        piece = text[s:e]
-        e -= len(piece) - len(piece.rstrip())
-        if e > s:
-            out.append((s, e))
-    return out
+        trimmed = start + len(text[start:].rstrip())
+        if trimmed > start:
+            yield start, trimmed
 
 
 _WINDOW = 400
-_MAX_HITS = 12
+MAX_HITS = 12  # sentences looked for around the first hits (by term, then place)
 
 
 def _sentence_around(
@@ -99,7 +126,7 @@ def build_snippet(
     # Only the sentences that hold a hit matter; find them in a window around each hit.
     around = list(
         dict.fromkeys(
-            _sentence_around(text, s, sentences) for _, s, _ in sorted(char_hits)[:_MAX_HITS]
+            _sentence_around(text, s, sentences) for _, s, _ in sorted(char_hits)[:MAX_HITS]
         )
     ) or [(0, len(text))]
 

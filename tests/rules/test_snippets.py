@@ -29,3 +29,52 @@ def test_the_shared_sentence_split_gives_the_snippet_a_window_gives(
     alone = build_snippet(text, spans, hits)
     shared = build_snippet(text, spans, hits, sentences=sentence_spans(text))
     assert shared == alone
+
+
+def _reference_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentence split as first written (slow and plain): the fast one must agree."""
+    import re
+
+    boundary = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)\]]*\s+|(?<=\n)\s*\n)")
+    abbreviations = set(
+        "mr mrs ms dr st gen lt col sen rep gov no jan feb mar apr jun jul aug sep sept oct nov "
+        "dec amb adm capt cmdr sgt prof vs etc inc corp co jr sr dept univ".split()
+    )
+    spans, start = [], 0
+    for match in boundary.finditer(text):
+        pos = match.start()
+        if text[pos] == ".":
+            space = max(text.rfind(" ", start, pos), text.rfind("\n", start, pos))
+            bare = text[space + 1 : pos].lstrip("(\"'“‘").lower()
+            if bare in abbreviations or re.fullmatch(r"(?:[a-z]\.)*[a-z]", bare):
+                continue
+        if text[pos] != "\n":
+            nxt = text[match.end() : match.end() + 1]
+            if nxt and nxt.islower():
+                continue
+        spans.append((start, match.end()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        e = s + len(text[s:e].rstrip())
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+SPLIT_PIECES = PIECES + ["Dept.", "Univ.", "A.B.C.", "(Mr.", "Xy.", "İ.", "end.\u00a0", " \n \n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(SPLIT_PIECES) | st.text("aB .!?\n\t\u00a0\"')”Mr", max_size=8),
+        max_size=60,
+    ),
+    st.sampled_from([" ", "", "\n"]),
+)
+def test_the_sentence_split_agrees_with_the_plain_reference(pieces: list[str], sep: str) -> None:
+    text = sep.join(pieces)
+    assert sentence_spans(text) == _reference_sentence_spans(text)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from random import Random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -70,3 +72,21 @@ def test_the_spaced_text_holds_the_words_of_every_sentence(text: str) -> None:
         return
     for start, end in sentence_spans(text):
         assert len(spaced[start:end].split()) == len(words(text[start:end]))
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "bb", "w" * 90, " " * 70, "U.S.", "-", "x.y", "  ", ".a."]),
+        max_size=300,
+    ),
+    st.randoms(),
+)
+def test_lazy_spans_agree_across_long_words_and_gaps(pieces: list[str], rng: Random) -> None:
+    # Long words and runs of separators overflow the window a word is first looked for in;
+    # words far from those found come from the table of every word.
+    text = " ".join(pieces)
+    expected = list(token_spans(text))
+    lazy = LazySpans(text)
+    order = list(range(len(expected)))
+    rng.shuffle(order)
+    assert [lazy[i] for i in order] == [expected[i] for i in order]
