@@ -8,17 +8,14 @@ Reads only; every query is bounded (a page, a batch), so a page costs the same w
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Select, func, select
 
-from monitor.errors import StoreError
-from monitor.store.outbox import db_reason
+from monitor.store.access import EngineAccess
 from monitor.store.tables import alert_attempts, document_versions, documents, outbox, sightings
 
 ALERT_STATUSES = ("pending", "delivered", "dead")
@@ -145,19 +142,8 @@ def _last_delivered(conn: Connection, channel: str, recent: list[Attempt]) -> da
     return _aware(conn.execute(latest).scalar_one())
 
 
-class Browse:
+class Browse(EngineAccess):
     """Read-only queries for the web pages."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as err:
-            raise StoreError(f"database error: {db_reason(err)}") from None
 
     # -- alerts ---------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.alerts.feedback import Verdict, Vote
 from monitor.errors import StoreError
-from monitor.store.outbox import db_reason
+from monitor.store.access import EngineAccess, db_reason
 from monitor.store.tables import feedback, outbox
 
 
@@ -53,11 +53,8 @@ def _row(r: Any) -> FeedbackRow:
     return FeedbackRow(r.alert_key, r.rule_id, r.document_id, r.verdict, r.at, r.via)
 
 
-class FeedbackStore:
+class FeedbackStore(EngineAccess):
     """Recording votes and reading them back as labels."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:

@@ -15,27 +15,18 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts.base import Dead, OutboxAlert, Outcome, Retry, Sent
-from monitor.errors import StoreError
+from monitor.store.access import EngineAccess
 from monitor.store.tables import alert_attempts, outbox
-
-
-def db_reason(err: SQLAlchemyError) -> str:
-    """The driver's own first line (no SQLAlchemy class names or "Background on" links)."""
-    orig = getattr(err, "orig", None)
-    text = str(orig if orig is not None else err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 @dataclass
@@ -139,21 +130,8 @@ def write_attempts(
         )
 
 
-class Outbox:
+class Outbox(EngineAccess):
     """Claiming, marking and listing outbox rows."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        # The database's errors become ours here, so a caller (the delivery worker, the
-        # CLI) can report an unreachable database in one line.
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as err:
-            raise StoreError(f"database error: {db_reason(err)}") from None
 
     def claim_due(
         self,

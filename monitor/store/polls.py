@@ -9,17 +9,14 @@ a write costs one INSERT (a batch of 304 polls: one INSERT for all) and rarely a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, func, select
 
-from monitor.errors import StoreError
-from monitor.store.outbox import db_reason
+from monitor.store.access import EngineAccess
 from monitor.store.tables import documents, outbox, source_polls
 
 POLLS_KEPT = 100
@@ -91,19 +88,8 @@ def _record(row: Any) -> PollRecord:
     return PollRecord(**values)
 
 
-class Polls:
+class Polls(EngineAccess):
     """Reads of the poll history and of activity counts (the web pages' queries)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as err:
-            raise StoreError(f"database error: {db_reason(err)}") from None
 
     def recent(self, source_id: str, limit: int = POLLS_KEPT) -> list[PollRecord]:
         """A source's polls, newest first."""

@@ -42,10 +42,10 @@ from monitor.errors import StoreError
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
 from monitor.rules.prefilter import Condition
+from monitor.store.access import db_reason as _reason
 from monitor.store.browse import Browse
 from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
-from monitor.store.outbox import db_reason as _reason
 from monitor.store.polls import PollLog, PollRecord, Polls
 from monitor.store.tables import (
     alert_attempts,

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from monitor.errors import StoreError
 from monitor.settings import Settings
 from monitor.store import Store
-from monitor.store.outbox import db_reason
+from monitor.store.access import db_reason
 from monitor.web.channels import UNHEALTHY, channel_rows
 from monitor.web.state import Live
 

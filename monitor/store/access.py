@@ -1,0 +1,43 @@
+"""The base of the store's query groups (outbox, poll history, feedback, the pages' reads):
+one engine, and the database's errors turned into a one-line StoreError so that a caller
+(the delivery worker, the CLI, a page) can report an unreachable database plainly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StoreError
+
+
+def db_reason(err: SQLAlchemyError) -> str:
+    """The driver's own first line (no SQLAlchemy class names or "Background on" links)."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class EngineAccess:
+    """Connections and transactions on one engine, with the database's errors as ours."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as err:
+            raise StoreError(f"database error: {db_reason(err)}") from None
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as err:
+            raise StoreError(f"database error: {db_reason(err)}") from None
