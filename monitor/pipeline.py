@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -179,7 +179,10 @@ async def _in_executor(
 
 
 def _entries(
-    items: list[RawItem], known: dict[str, SeenItem], follow: bool, errors: list[str]
+    items: list[RawItem],
+    errors: list[str],
+    known: Mapping[str, SeenItem] | None = None,
+    follow: bool = False,
 ) -> list[_Entry]:
     """The entries of a poll; one whose link is not a URL is an item error, not a failure.
 
@@ -190,7 +193,7 @@ def _entries(
     entries = []
     for item in items:
         key, fingerprint = item_key(item), item_fingerprint(item)
-        stored = known.get(key)
+        stored = known.get(key) if known else None
         if (
             stored is not None
             and stored.fingerprint == fingerprint
@@ -435,7 +438,7 @@ async def _process(
     result.items = len(items)
     # Known, unchanged entries are told by their stored fingerprint before any further work.
     known = await _db(ctx, store.seen_items, options.id, [item_key(i) for i in items])
-    entries = _entries(items, known, options.follow_links, result.item_errors)
+    entries = _entries(items, result.item_errors, known, options.follow_links)
     new_ids = [e.url_id for e in entries if e.key not in known and e.item.guid]
     claimed = await _db(ctx, store.url_claims, options.id, new_ids) if new_ids else {}
     _assign_identities(entries, known, lambda ids: claimed)
