@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -84,7 +84,9 @@ class _Entry:
     key: str
     fingerprint: str
     item: RawItem
-    page: str  # canonical URL without fragment: entries on one page share one fetch
+    # Canonical URL without fragment: entries on one page share one fetch ("" for a known,
+    # unchanged entry not followed: its URL is not canonicalised again).
+    page: str
     fragment: str | None
     url_id: str  # the document id the entry's URL gives
     by_guid: bool = False  # shares its URL with another entry: told apart by its guid
@@ -176,10 +178,30 @@ async def _in_executor(
     return await asyncio.get_running_loop().run_in_executor(ctx.executor, fn, *args)
 
 
-def _entries(items: list[RawItem], errors: list[str]) -> list[_Entry]:
-    """The entries of a poll; one whose link is not a URL is an item error, not a failure."""
+def _entries(
+    items: list[RawItem],
+    errors: list[str],
+    known: Mapping[str, SeenItem] | None = None,
+    follow: bool = False,
+) -> list[_Entry]:
+    """The entries of a poll; one whose link is not a URL is an item error, not a failure.
+
+    An entry stored before with the same fingerprint and its identity recorded keeps that
+    identity as stored: its URL is not canonicalised again (most entries of a changed feed),
+    unless its page is to be re-checked (`follow`).
+    """
     entries = []
     for item in items:
+        key, fingerprint = item_key(item), item_fingerprint(item)
+        stored = known.get(key) if known else None
+        if (
+            stored is not None
+            and stored.fingerprint == fingerprint
+            and stored.url_id is not None
+            and not (follow and not item.standalone)
+        ):
+            entries.append(_Entry(key, fingerprint, item, "", None, stored.url_id))
+            continue
         try:
             canonical, fragment = canonical_url(item.url)
         except ParseError as err:
@@ -187,8 +209,8 @@ def _entries(items: list[RawItem], errors: list[str]) -> list[_Entry]:
             continue
         entries.append(
             _Entry(
-                key=item_key(item),
-                fingerprint=item_fingerprint(item),
+                key=key,
+                fingerprint=fingerprint,
                 item=item,
                 page=canonical,
                 fragment=fragment,
@@ -414,8 +436,9 @@ async def _process(
         ctx, _parse, options, fetched.content, fetched.url, fetched.content_type
     )
     result.items = len(items)
-    entries = _entries(items, result.item_errors)
-    known = await _db(ctx, store.seen_items, options.id, [e.key for e in entries])
+    # Known, unchanged entries are told by their stored fingerprint before any further work.
+    known = await _db(ctx, store.seen_items, options.id, [item_key(i) for i in items])
+    entries = _entries(items, result.item_errors, known, options.follow_links)
     new_ids = [e.url_id for e in entries if e.key not in known and e.item.guid]
     claimed = await _db(ctx, store.url_claims, options.id, new_ids) if new_ids else {}
     _assign_identities(entries, known, lambda ids: claimed)

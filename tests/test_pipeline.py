@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from monitor import pipeline
 from monitor.fixture_server import FixtureServer, Route, production_path
 from monitor.settings import Settings
 from monitor.sources.rss import RssOptions
@@ -225,3 +227,59 @@ def test_the_same_bytes_without_validators_are_not_parsed_again(
     server.routes["/plain"] = rss("c", "a", "b")
     [changed] = poll([source], store, settings)
     assert changed.status == "ok" and changed.items == 3 and changed.count("new") == 1
+
+
+def _feed(*items: tuple[str, str]) -> Route:
+    """An RSS feed of (guid, description) items, each with its own link and title."""
+    body = "".join(
+        f"<item><guid>{g}</guid><link>http://example.org/{g}</link><title>Title {g}</title>"
+        f"<description>{text}</description></item>"
+        for g, text in items
+    )
+    xml = f"<rss version='2.0'><channel><title>T</title>{body}</channel></rss>"
+    return Route(body=xml.encode(), content_type="application/rss+xml")
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """Spy on one of the pipeline's steps: the real function runs, each call is noted."""
+    real = getattr(pipeline, name)
+    calls: list[str] = []
+
+    def spy(first: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(first, "url", first))
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, name, spy)
+    return calls
+
+
+def test_known_unchanged_entries_are_neither_normalised_nor_canonicalised_again(
+    server: FixtureServer, store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.routes["/feed"] = _feed(("a", "Alpha."), ("b", "Beta."))
+    source = RssOptions(id="feed", type="rss", url=server.url("/feed"))
+    [first] = poll([source], store, settings)
+    assert first.count("new") == 2
+    normalised = _count_calls(monkeypatch, "normalize")
+    canonicalised = _count_calls(monkeypatch, "canonical_url")
+    server.routes["/feed"] = _feed(("c", "Gamma."), ("a", "Alpha."), ("b", "Beta."))
+    [second] = poll([source], store, settings)
+    assert second.status == "ok" and second.items == 3
+    assert [(c.document.title, c.change) for c in second.changes] == [("Title c", "new")]
+    # Only the new entry went through the work: the two known ones were told by their
+    # stored fingerprints (after a restart too: this poll's store is the only memory).
+    assert normalised == ["http://example.org/c"]
+    assert canonicalised == ["http://example.org/c"]
+
+
+def test_an_edited_entry_is_still_an_update(
+    server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    server.routes["/feed"] = _feed(("a", "Alpha."), ("b", "Beta."))
+    source = RssOptions(id="feed", type="rss", url=server.url("/feed"))
+    [first] = poll([source], store, settings)
+    alpha = next(c.document for c in first.changes if c.document.title == "Title a")
+    server.routes["/feed"] = _feed(("a", "Alpha, corrected."), ("b", "Beta."))
+    [second] = poll([source], store, settings)
+    assert [(c.document.id, c.change) for c in second.changes] == [(alpha.id, "updated")]
+    assert [v.body for v in store.versions(alpha.id)] == ["Alpha.", "Alpha, corrected."]
