@@ -26,13 +26,26 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("--help", ["--help"]),
     ("check", ["check"]),
     ("rules list", ["rules", "list"]),
-    ("rules test (README.md)", ["rules", "test", "biegun", "--query", "biegun", "--file",
-                                "README.md"]),
+    (
+        "rules test (README.md)",
+        ["rules", "test", "biegun", "--query", "biegun", "--file", "README.md"],
+    ),
     ("once --help", ["once", "--help"]),
 ]
 # Libraries only some commands need: the web pages, migrations, training, page parsing.
-HEAVY = ["starlette", "uvicorn", "jinja2", "alembic", "sklearn", "readability", "bs4",
-         "lxml.html.clean", "feedparser", "sqlalchemy", "httpx"]
+HEAVY = [
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "alembic",
+    "sklearn",
+    "readability",
+    "bs4",
+    "lxml.html.clean",
+    "feedparser",
+    "sqlalchemy",
+    "httpx",
+]
 PROBE = (
     "import sys, runpy; sys.argv = ['monitor'] + sys.argv[1:]\n"
     "try:\n    runpy.run_module('monitor', run_name='__main__')\n"
@@ -45,16 +58,28 @@ PROBE = (
 def cpu_of(args: list[str], env: dict[str, str]) -> float:
     """User + sys CPU seconds of one `python -m monitor ARGS` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "monitor", *args], cwd=ROOT, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def heavy_imports(args: list[str], env: dict[str, str]) -> str:
     """Which of HEAVY the command imported."""
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
 
 
@@ -63,15 +88,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, MONITOR_DATABASE_URL=f"sqlite:///{tmp}/none.db",
-                   MONITOR_CONFIG_DIR=str(ROOT / "config"))
+        env = dict(
+            os.environ,
+            MONITOR_DATABASE_URL=f"sqlite:///{tmp}/none.db",
+            MONITOR_CONFIG_DIR=str(ROOT / "config"),
+        )
         print(f"python -m monitor …, CPU user+sys over {options.runs} runs (s)")
         print(f"{'command':<24} {'median':>7} {'min':>6} {'max':>6}  heavy modules imported")
         for name, args in COMMANDS:
             cpu_of(args, env)  # warm the page cache and .pyc files
             times = [cpu_of(args, env) for _ in range(options.runs)]
-            print(f"{name:<24} {statistics.median(times):7.2f} {min(times):6.2f} "
-                  f"{max(times):6.2f}  {heavy_imports(args, env) or '-'}")
+            print(
+                f"{name:<24} {statistics.median(times):7.2f} {min(times):6.2f} "
+                f"{max(times):6.2f}  {heavy_imports(args, env) or '-'}"
+            )
 
 
 if __name__ == "__main__":
