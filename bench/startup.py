@@ -5,7 +5,9 @@ config/ with no database (nothing is polled or stored). For each it prints the m
 min and max user + sys CPU over N runs (from the kernel's accounting of the finished
 child), and the modules it imports from the heavy libraries that only some commands need.
 Most of this cost is imports, so it is what every `monitor once` cycle pays before it
-fetches anything. Figures on a busy shared machine are indicative.
+fetches anything. Figures on a busy shared machine are indicative. The processes run in
+an empty directory, so `PYTHONPATH=../main python bench/startup.py` measures the code of
+another checkout (a before/after comparison) with this one's config.
 
     python bench/startup.py [--runs 5]
 """
@@ -28,7 +30,7 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("rules list", ["rules", "list"]),
     (
         "rules test (README.md)",
-        ["rules", "test", "biegun", "--query", "biegun", "--file", "README.md"],
+        ["rules", "test", "biegun", "--query", "biegun", "--file", str(ROOT / "README.md")],
     ),
     ("once --help", ["once", "--help"]),
 ]
@@ -55,12 +57,12 @@ PROBE = (
 )
 
 
-def cpu_of(args: list[str], env: dict[str, str]) -> float:
+def cpu_of(args: list[str], env: dict[str, str], cwd: str) -> float:
     """User + sys CPU seconds of one `python -m monitor ARGS` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         [sys.executable, "-m", "monitor", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -70,11 +72,11 @@ def cpu_of(args: list[str], env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def heavy_imports(args: list[str], env: dict[str, str]) -> str:
+def heavy_imports(args: list[str], env: dict[str, str], cwd: str) -> str:
     """Which of HEAVY the command imported."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -96,11 +98,11 @@ def main() -> None:
         print(f"python -m monitor …, CPU user+sys over {options.runs} runs (s)")
         print(f"{'command':<24} {'median':>7} {'min':>6} {'max':>6}  heavy modules imported")
         for name, args in COMMANDS:
-            cpu_of(args, env)  # warm the page cache and .pyc files
-            times = [cpu_of(args, env) for _ in range(options.runs)]
+            cpu_of(args, env, tmp)  # warm the page cache and .pyc files
+            times = [cpu_of(args, env, tmp) for _ in range(options.runs)]
             print(
                 f"{name:<24} {statistics.median(times):7.2f} {min(times):6.2f} "
-                f"{max(times):6.2f}  {heavy_imports(args, env) or '-'}"
+                f"{max(times):6.2f}  {heavy_imports(args, env, tmp) or '-'}"
             )
 
 
