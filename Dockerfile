@@ -1,8 +1,11 @@
 # The monitor service: `docker compose up` (see docker-compose.yml), or on its own:
 #   docker build -t monitor .
-#   docker run -v "$PWD/config:/app/config:ro" -v monitor-data:/app/data -p 127.0.0.1:8080:8080 monitor
+#   docker run -e MONITOR_WEB_TOKEN=… -v "$PWD/config:/app/config:ro" -v monitor-data:/app/data \
+#     -p 127.0.0.1:8080:8080 monitor
+# (MONITOR_WEB_TOKEN: 16+ random characters, the web pages' login; required in the image.)
 
-# --- build: install monitor and its dependencies (with the PostgreSQL driver) into a venv
+# --- build: install monitor and its dependencies into a venv, with the PostgreSQL driver
+# and scikit-learn for rules with `learn: true` (the `postgres` and `learn` extras)
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -14,9 +17,9 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
-RUN pip install ".[postgres]"
+RUN pip install ".[postgres,learn]"
 
-# --- runtime: the venv, the shipped config as a default, and nothing else
+# --- runtime: the venv, the shipped config as a default, its labelled sets, nothing else
 FROM python:3.11-slim
 
 # MONITOR_HTTP_HOST=0.0.0.0: the web pages then need MONITOR_WEB_TOKEN (monitor refuses to
@@ -38,6 +41,9 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # The shipped config is only a default: mount your own read-only over /app/config.
 COPY config /app/config
+# The labelled sets config/rules.yaml names under `labelled:` (../fixtures/rules/…), for
+# `monitor rules test RULE --labels` and `learn: true` rules.
+COPY fixtures/rules /app/fixtures/rules
 RUN mkdir -p /app/data && chown monitor:monitor /app/data
 
 # The SQLite file (when no PostgreSQL URL is given) and other state live here.

@@ -384,6 +384,21 @@ def _labelled_sets(loaded: LoadedYaml, errors: list[str]) -> tuple[list[Path], l
     return tuning, heldout
 
 
+def _empty_labelled_globs(loaded: LoadedYaml) -> list[str]:
+    """The globs under `labelled:` that match no file (a missing file is an error instead)."""
+    value = loaded.data.get("labelled") if isinstance(loaded.data, dict) else None
+    patterns = [value] if isinstance(value, str) else value
+    if not isinstance(patterns, list):
+        return []
+    return [
+        p
+        for p in patterns
+        if isinstance(p, str)
+        and _is_glob(p)
+        and not any(Path(f).is_file() for f in glob.glob(str(loaded.file.parent / p)))
+    ]
+
+
 def parse_rules(loaded: LoadedYaml) -> RuleSet:
     """Validate rules.yaml: term lists, then each rule and its query."""
     file, data = loaded.file, loaded.data
@@ -577,6 +592,15 @@ class Config:
     channels: dict[str, ChannelOptions] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     off: dict[str, list[str]] = field(default_factory=dict)  # channel → variables to set
+    labelled_empty: list[str] = field(default_factory=list)  # `labelled:` globs, no file
+
+    def labelled_empty_note(self) -> str:
+        """Why `labelled:` names sets yet none is loaded: its globs match no file."""
+        globs = ", ".join(f"'{g}'" for g in self.labelled_empty)
+        return (
+            f"the labelled sets named under 'labelled:' ({globs}) in {self.directory}/rules.yaml "
+            f"match no file (relative to {self.directory.resolve()})"
+        )
 
     def off_warning(self) -> str | None:
         """One line saying which optional channels are off and what to set, if any."""
@@ -640,8 +664,10 @@ def _check_rule_references(
 
         label = f"rule '{rule.id}'"
         for number, name in enumerate(rule.notify):
+            if not channels_file.exists():
+                break  # said once, below
             if name not in channels and name not in off:  # an optional channel that is off
-                hint = _suggest(name, channel_names) or _named(
+                hint = _suggest(name, [*channel_names, *off]) or _named(
                     "channels", listed, f"{channels_file.name} defines none"
                 )
                 errors.append(f"{where('notify', number)}: {label}: unknown channel '{name}'{hint}")
@@ -680,6 +706,12 @@ def _check_rule_references(
                 f"{where('kinds', number)}: warning: {label}: no source sets kind '{pattern}' "
                 f"and no stored document has it{hint}"
             )
+    notified = sorted({name for rule in rules.rules for name in rule.notify})
+    if notified and not channels_file.exists():
+        errors.append(
+            f"{channels_file}: file not found, but rules in {file.name} notify "
+            f"{', '.join(notified)}: create it (the shipped config/channels.yaml is an example)"
+        )
     # Kinds that exist, but not in the sources a rule watches.
     others = [r for r in rules.rules if r.id not in flagged]
     warnings.extend(kind_warnings(sources.sources, others, loaded.file))
@@ -725,6 +757,14 @@ def load_config(
         )
     if errors or sources is None:
         raise ConfigError(errors)
+    empty = _empty_labelled_globs(rules_yaml) if rules_yaml is not None else []
+    if rules_yaml is not None and empty:
+        line = rules_yaml.line_of(("labelled",))
+        warnings.extend(
+            f"{rules_yaml.file}:{line}: warning: labelled set '{pattern}' matches no file "
+            f"(looked in {rules_yaml.file.parent.resolve()})"
+            for pattern in empty
+        )
     rules.channels_off = frozenset(off)
     return Config(
         directory=directory,
@@ -733,4 +773,5 @@ def load_config(
         channels=channels,
         warnings=warnings,
         off=off,
+        labelled_empty=empty,
     )

@@ -95,6 +95,7 @@ def run_demo(
         "  monitor rules test biegun\n"
         "  monitor rules test --query '\"Special Representative\" NEAR/5 Korea'\n"
         "  monitor documents\n"
+        "  monitor web                  # the web pages on http://127.0.0.1:8080/\n"
         "  unset MONITOR_DATABASE_URL   # back to your own database"
     )
     return count

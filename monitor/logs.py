@@ -25,9 +25,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-# Alembic's start-up chatter: a line per plugin and two about the migration context.
-# Only "Running upgrade …" tells ops something, so the rest is shown at DEBUG.
-_ALEMBIC_CHATTER = ("setup plugin ", "Context impl ", "Will assume ")
+# Alembic's start-up chatter: a line per plugin, two about the migration context and one
+# per migration applied ("Running upgrade a -> b", a screenful on a new database), all
+# shown at DEBUG only; `monitor db upgrade` prints the revision reached.
+_ALEMBIC_CHATTER = ("setup plugin ", "Context impl ", "Will assume ", "Running upgrade ")
 
 
 class _DemoteChatter(logging.Filter):
@@ -38,7 +39,7 @@ class _DemoteChatter(logging.Filter):
         self.level = level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("alembic") and str(record.msg).startswith(_ALEMBIC_CHATTER):
+        if record.name.startswith("alembic") and record.getMessage().startswith(_ALEMBIC_CHATTER):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return self.level <= logging.DEBUG
         return True

@@ -263,7 +263,10 @@ class Service:
 
     async def deliver(self) -> None:
         """One delivery run (only the delivery loop calls it: runs never overlap)."""
-        deliveries = await deliver_due(self.store, self.in_force.channels, self.settings)
+        in_force = self.in_force
+        deliveries = await deliver_due(
+            self.store, in_force.channels, self.settings, off=in_force.config.off
+        )
         for d in deliveries:  # failures are logged by the worker, once each
             self.metrics.alerts.labels(d.channel, d.status).inc(len(d.alert_ids))
         self.metrics.outbox_unknown_channel.set(deliveries.waiting_for_unknown)

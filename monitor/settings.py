@@ -164,6 +164,13 @@ class Settings(BaseSettings):
             return value  # the standard library's sqlite3 opens it
         from sqlalchemy.engine import make_url
 
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme in ("postgres", "postgresql", "postgresql+psycopg2"):
+            # Heroku-style and SQLAlchemy's default driver: monitor installs psycopg 3.
+            raise ValueError(
+                f"'{scheme}://' URLs are not supported: write postgresql+psycopg://"
+                "user:password@host:5432/db (the driver the postgres extra installs)"
+            )
         try:
             url = make_url(value)
             dialect = url.get_dialect()

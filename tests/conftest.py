@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -32,6 +34,74 @@ SHIPPED_CHANNELS_ENV = {
     "POLICY_EMAIL_TO": "analysts@example.org",
     "OPS_WEBHOOK_URL": "http://127.0.0.1:9/hooks/ops",
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests (`@pytest.mark.slow`) first, so that no worker is left with one at the end;
+    browser tests last: while Playwright's sync API lives it keeps an event loop running in
+    the main thread, and an asyncio.run() of a later test would fail. Otherwise the order
+    stays as collected."""
+    items.sort(
+        key=lambda item: (
+            item.nodeid.startswith("tests/browser/"),
+            item.get_closest_marker("slow") is None,
+        )
+    )
+
+
+_WIDE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package|session)[\"']")
+
+
+def _kept_together(tests: Path) -> set[str]:
+    """Node id paths run whole on one worker: test modules that define a module- (class-,
+    package-, session-) scoped fixture, and folders whose conftest.py does (tests/browser:
+    one Chromium and one `monitor run`). The top conftest's fixtures are per worker anyway."""
+    root = tests.parent
+    kept = set()
+    for path in tests.rglob("*.py"):
+        if path.name == "conftest.py" and path.parent == tests:
+            continue
+        if not (path.name.startswith("test_") or path.name == "conftest.py"):
+            continue
+        if _WIDE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace")):
+            target = path.parent if path.name == "conftest.py" else path
+            kept.add(target.relative_to(root).as_posix())
+    return kept
+
+
+def _unit(nodeid: str, kept: set[str]) -> str:
+    """The work unit of a test: the kept module or folder it is in, or itself."""
+    path = nodeid.split("::", 1)[0]
+    for candidate in [path, *(p.as_posix() for p in Path(path).parents)]:
+        if candidate in kept:
+            return candidate
+    return nodeid
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (pyproject.toml): tests are handed out one at a time, in the order
+    above, except that a module defining a module-scoped fixture (the demo database, the
+    ingested corpus, a PKI) goes to one worker whole, so that the fixture is built once;
+    likewise a folder whose conftest.py defines one (tests/browser).
+
+    pytest-xdist's own grouping (the `xdist_group` mark) renames node ids in a way pytest 9
+    no longer sees, so the groups are made here, from the node ids, on the controller.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    kept = _kept_together(ROOT / "tests")
+    config.option.loadscopereorder = False  # keep the slow-first order
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):  # an xdist_group mark (pytest < 9)
+                return nodeid.split("@")[-1]
+            return _unit(nodeid, kept)
+
+    return Scheduler(config, log)
 
 
 def fast_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -135,8 +205,3 @@ def poll(
 def by_source(results: list[PollResult]) -> dict[str, PollResult]:
     return {r.source_id: r for r in results}
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last: while its session fixture lives, Playwright's sync API keeps
-    an event loop running in the main thread, and every later asyncio.run() would fail."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))

@@ -171,6 +171,7 @@ def test_real_state_feed_added_as_a_source_does_not_flood(tmp_path: Path) -> Non
     store.close()
 
 
+@pytest.mark.slow
 def test_once_shows_the_baseline(tmp_path: Path, feed_server: FixtureServer) -> None:
     (tmp_path / "sources.yaml").write_text(
         f"sources:\n  - {{id: state, type: rss, url: '{feed_server.url('/feed')}'}}\n"

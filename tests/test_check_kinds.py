@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli import monitor
 
 SOURCES = """\
@@ -28,6 +30,7 @@ rules:
 """
 
 
+@pytest.mark.slow
 def test_check_warns_about_kinds_sources_never_yield(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text(SOURCES)
     (tmp_path / "rules.yaml").write_text(RULES)
@@ -51,6 +54,7 @@ def test_check_warns_about_kinds_sources_never_yield(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_shipped_config_checks_without_warnings() -> None:
     result = monitor("check")
     assert result.returncode == 0 and "warning:" not in result.stderr

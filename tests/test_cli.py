@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from monitor.fixture_server import FixtureServer, Route
 from tests.conftest import FIXTURES, ROOT, SHIPPED_CHANNELS_ENV
 
@@ -25,6 +27,7 @@ def monitor(
     )
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_shows_both_polls(tmp_path: Path) -> None:
     result = monitor("--config-dir", str(ROOT / "config"), "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -77,6 +80,7 @@ def _config_for(server: FixtureServer, tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_once_then_documents_then_show(server: FixtureServer, tmp_path: Path) -> None:
     env = _config_for(server, tmp_path)
     dry = monitor("once", "--dry-run", env=env)
@@ -137,6 +141,7 @@ def test_rules_list_shows_routing() -> None:
     assert "policy-email, ops-webhook" in line and "Sanctions imposed" in line
 
 
+@pytest.mark.slow
 def test_rules_test_on_files_exits_like_grep() -> None:
     feed = str(FIXTURES / "state/press-releases.rss")
     found = monitor("rules", "test", "biegun", "--file", feed)
@@ -157,6 +162,7 @@ def test_rules_test_on_files_exits_like_grep() -> None:
     assert text_file.returncode in (0, 1) and "Traceback" not in text_file.stderr
 
 
+@pytest.mark.slow
 def test_rules_test_over_stored_documents(server: FixtureServer, tmp_path: Path) -> None:
     env = _config_for(server, tmp_path)
     (tmp_path / "rules.yaml").write_text((ROOT / "config/rules.yaml").read_text())
@@ -199,6 +205,7 @@ def test_rules_test_shows_progress_over_many_documents(tmp_path: Path) -> None:
     assert "Testing" in result.stderr  # the progress bar
 
 
+@pytest.mark.slow
 def test_channels_test_sends_through_the_channel(server: FixtureServer, tmp_path: Path) -> None:
     received: list[bytes] = []
 
@@ -251,6 +258,7 @@ def test_check_refuses_an_alias_bomb_fast_and_in_little_memory(tmp_path: Path) -
     assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_invalid_timezone_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     env = {
         "MONITOR_TIMEZONE": "Europe/Brussel",

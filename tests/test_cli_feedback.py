@@ -208,3 +208,21 @@ def test_check_refuses_an_unreadable_labelled_set_a_learning_rule_needs(folder: 
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.startswith(f"{folder}/sets/labelled.yaml: cannot read this labelled set")
     assert "OK:" not in result.stdout
+
+
+def test_a_labelled_glob_matching_no_file_is_named_by_check_and_by_labels(folder: Path) -> None:
+    # As in a Docker image without the fixtures: the sets are named but nothing is there.
+    shutil.rmtree(folder / "sets")
+    checked = run(folder, "check")
+    assert checked.exit_code == 0, checked.output
+    assert (
+        f"{folder}/rules.yaml:1: warning: labelled set 'sets/*.yaml' matches no file "
+        f"(looked in {folder.resolve()})"
+    ) in checked.output
+    labels = run(folder, "rules", "test", "change", "--labels")
+    assert labels.exit_code == 0, labels.output
+    assert "name them under 'labelled:'" not in labels.output
+    assert (
+        "No labelled sets: the labelled sets named under 'labelled:' ('sets/*.yaml') in "
+        f"{folder}/rules.yaml match no file (relative to {folder.resolve()})."
+    ) in labels.output

@@ -75,6 +75,11 @@ def copy_config(tmp_path: Path, sources: str | None = None) -> Path:
     config.mkdir(exist_ok=True)
     for name in ("sources.yaml", "rules.yaml", "channels.yaml"):
         shutil.copy(CONFIG / name, config / name)
+    # The labelled sets rules.yaml names, where its `labelled:` globs look (../fixtures/rules).
+    labelled = tmp_path / "fixtures" / "rules"
+    if not labelled.exists():
+        labelled.parent.mkdir(exist_ok=True)
+        labelled.symlink_to(CONFIG.parent / "fixtures" / "rules", target_is_directory=True)
     if sources is not None:
         (config / "sources.yaml").write_text(sources)
     return config
@@ -119,6 +124,8 @@ def no_channel_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
         ("MONITOR_FETCH_ATTEMPTS", "many", "valid integer"),
         ("MONITOR_DELIVERY_TIMEOUT", "0", "greater than 0"),
         ("MONITOR_DATABASE_URL", "monitor.db", "not a database URL"),
+        ("MONITOR_DATABASE_URL", "postgres://u:pw@db/m", "write postgresql+psycopg://user:"),
+        ("MONITOR_DATABASE_URL", "postgresql://u:pw@db/m", "write postgresql+psycopg://user:"),
         ("MONITOR_SHUTDOWN_GRACE", "-1", "greater than or equal to 0"),
     ],
 )
@@ -192,6 +199,7 @@ def test_http_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert f"MONITOR_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in one_line(result)
 
 
+@pytest.mark.slow
 def test_postgresql_without_the_driver_names_the_extra_to_install(tmp_path: Path) -> None:
     url = "postgresql+psycopg://monitor:secret@db.example.org/monitor"
     for command in ("check", "documents"):
@@ -251,6 +259,7 @@ def test_a_query_nested_thousands_deep_is_a_check_error_with_its_line(tmp_path: 
 # -- 8. check and run agree ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_refuses_an_ops_channel_that_run_refuses(tmp_path: Path) -> None:
     config = copy_config(tmp_path)
     env = {
@@ -351,6 +360,7 @@ def start(tmp_path: Path, config: Path, **env: str) -> tuple[subprocess.Popen[st
     return process, port
 
 
+@pytest.mark.slow
 def test_shutdown_with_a_poll_in_flight_logs_one_line(
     server: FixtureServer, stalled: Stalled, tmp_path: Path
 ) -> None:
@@ -377,6 +387,7 @@ def test_shutdown_with_a_poll_in_flight_logs_one_line(
     )
 
 
+@pytest.mark.slow
 def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -433,6 +444,7 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     ), failed[0]["message"]
 
 
+@pytest.mark.slow
 def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
     result = monitor(
         "-v", "db", "upgrade", env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
@@ -444,7 +456,9 @@ def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
         "upgrade",
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", "MONITOR_LOG_LEVEL": "INFO"},
     )
-    assert "Running upgrade" in result.stderr and "setup plugin" not in result.stderr
+    # README: Alembic's lines, a screenful of "Running upgrade" included, show at DEBUG only.
+    assert "Running upgrade" not in result.stderr and "setup plugin" not in result.stderr
+    assert "Database at revision" in result.stdout
     result = monitor(
         "-v",
         "db",
@@ -452,6 +466,7 @@ def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/o.db", "MONITOR_LOG_LEVEL": "debug"},
     )
     assert "DEBUG alembic.runtime.plugins: setup plugin" in result.stderr
+    assert "DEBUG alembic.runtime.migration: Running upgrade" in result.stderr
 
 
 def test_recovered_is_info_and_failing_a_warning(
@@ -586,6 +601,7 @@ def backlog(tmp_path: Path, server: FixtureServer, count: int) -> tuple[Path, di
     return config, {"MONITOR_DATABASE_URL": url}, hook
 
 
+@pytest.mark.slow
 def test_once_delivers_a_backlog_of_2000_in_one_run(server: FixtureServer, tmp_path: Path) -> None:
     config, env, hook = backlog(tmp_path, server, 2000)
     result = CliRunner().invoke(main, ["--config-dir", str(config), "once"], env=env)

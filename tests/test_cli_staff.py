@@ -73,6 +73,7 @@ def test_demo_keeps_its_database_and_says_how_to_try_rules(demo: tuple[Path, str
     assert "9 documents stored in data/demo/monitor.db" in out
     assert "export MONITOR_DATABASE_URL=sqlite:///data/demo/monitor.db" in out
     assert "monitor rules test biegun" in out
+    assert "monitor web                  # the web pages on http://127.0.0.1:8080/" in out
     # What it says works, from the same folder.
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "--config-dir", str(CONFIG), "rules", "test", "biegun"],
@@ -455,6 +456,7 @@ def test_readme_shows_what_the_demo_prints_at_the_end(demo: tuple[Path, str]) ->
     assert "monitor channels list" in readme and "--ignore-filters" in readme
 
 
+@pytest.mark.slow
 def test_readme_rules_test_examples_work_on_the_demo_database(demo: tuple[Path, str]) -> None:
     folder, _ = demo
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

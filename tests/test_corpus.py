@@ -34,6 +34,9 @@ from monitor.normalize import normalize
 from monitor.sources.rss import RssOptions, RssSource
 from monitor.store import Store
 
+# The corpus is ingested once per run (module-scoped fixture): ~25 s, started first.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MONITOR_CORPUS") or ROOT.parent / "shared" / "corpus")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

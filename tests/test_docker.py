@@ -28,6 +28,7 @@ from tests.conftest import FIXTURES, ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
+DOCKERIGNORE = ROOT / ".dockerignore"
 SCHEMA_FILE = FIXTURES / "compose" / "compose-spec.json"
 
 # Variables that config/channels.yaml reads from the environment.
@@ -176,6 +177,44 @@ def _last(keyword: str) -> str:
     return found[-1]
 
 
+def _ignore_pattern(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex: `**` spans directories, `*` and `?` do not."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def _dockerignored(path: str) -> bool:
+    """Whether .dockerignore keeps `path` (relative to the build context) out of it: the
+    last pattern matching the path or a parent of it wins, and `!` lets it back in."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    excluded = False
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        regex = _ignore_pattern(pattern.lstrip("!").strip("/"))
+        if any(regex.match(prefix) for prefix in prefixes):
+            excluded = not negated
+    return excluded
+
+
 def _env_example() -> dict[str, str]:
     values: dict[str, str] = {}
     for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
@@ -282,11 +321,21 @@ def test_monitor_takes_smtp_and_database_credentials_from_dot_env() -> None:
 
 def test_monitor_passes_every_other_setting_through_from_the_environment() -> None:
     env = _environment(_service("monitor"))
-    fixed_by_the_image = {"MONITOR_CONFIG_DIR"}
-    expected = {f"MONITOR_{name.upper()}" for name in Settings.model_fields} - fixed_by_the_image
+    expected = {f"MONITOR_{name.upper()}" for name in Settings.model_fields}
     missing = sorted((expected | set(CHANNEL_VARIABLES)) - set(env))
     assert not missing, f"docker-compose.yml does not pass these to monitor: {missing}"
-    assert not fixed_by_the_image & set(env)
+
+
+def test_monitor_gets_all_of_dot_env_for_the_variables_channels_yaml_may_use() -> None:
+    # A ${VAR} added to channels.yaml (README: `secret_env: OPS_HOOK_SECRET`) is set in .env
+    # only: the container must see it without a line in docker-compose.yml.
+    monitor = _service("monitor")
+    env_file = monitor.get("env_file")
+    files = [env_file] if isinstance(env_file, str) else list(env_file or [])
+    assert ".env" in [f if isinstance(f, str) else f.get("path") for f in files]
+    # .env's own MONITOR_CONFIG_DIR (`config`, for running from a checkout) must not move
+    # the container off the mounted /app/config: the compose file's value wins over .env.
+    assert _environment(monitor)["MONITOR_CONFIG_DIR"] == "/app/config"
 
 
 def test_compose_requires_a_web_token_from_dot_env() -> None:
@@ -347,6 +396,47 @@ def test_dockerfile_declares_the_data_volume_and_the_config_dir() -> None:
     assert re.search(r"(^|\s)MONITOR_CONFIG_DIR=/app/config(\s|$)", env)
 
 
+def test_the_image_installs_the_postgres_and_learn_extras() -> None:
+    # `learn: true` rules need scikit-learn (the `learn` extra), as README says.
+    installs = [args for kw, args in _dockerfile_instructions() if kw == "RUN" and "pip" in args]
+    extras = re.findall(r"\.\[([a-z,]+)\]", " ".join(installs))
+    assert extras, "the Dockerfile does not pip install monitor with extras"
+    assert {"postgres", "learn"} <= set(",".join(extras).split(","))
+
+
+def test_the_image_holds_the_labelled_sets_rules_yaml_names() -> None:
+    # config/rules.yaml is /app/config/rules.yaml in the image; its `labelled:` globs are
+    # relative to it, so the files must be copied to where those globs point.
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"))
+    globs = rules["labelled"]
+    assert globs
+    copies = [args.split() for kw, args in _final_stage() if kw == "COPY"]
+    for pattern in globs:
+        in_image = os.path.normpath(f"/app/config/{pattern}")
+        placed = [
+            (source, in_image[len(target.rstrip("/")) :].lstrip("/"))
+            for *flags, source, target in copies
+            if not any(f.startswith("--from") for f in flags)
+            and in_image.startswith(target.rstrip("/") + "/")
+        ]
+        assert placed, f"nothing is copied to {in_image} (labelled: {pattern!r})"
+        [(source, rest)] = placed
+        files = sorted((ROOT / source).glob(rest))
+        assert files, f"{source}/{rest} matches no file in this repository"
+        for file in files:
+            relative = file.relative_to(ROOT).as_posix()
+            assert not _dockerignored(relative), f".dockerignore leaves out {relative}"
+
+
+def test_dockerignore_leaves_out_the_other_fixtures_and_the_tests() -> None:
+    assert _dockerignored("fixtures/compose/compose-spec.json")
+    assert _dockerignored("fixtures/urls.yaml")
+    assert _dockerignored("tests/test_docker.py")
+    assert _dockerignored("fixtures/rules/__pycache__/x.pyc")
+    assert not _dockerignored("fixtures/rules/labelled.yaml")
+    assert not _dockerignored("monitor/cli/__init__.py")
+
+
 # -- .env.example -----------------------------------------------------------------------------
 
 
@@ -361,6 +451,21 @@ def test_env_example_lists_the_variables_channels_yaml_uses() -> None:
     used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", json.dumps(channels)))  # not comments
     assert used <= set(CHANNEL_VARIABLES)
     assert set(CHANNEL_VARIABLES) <= set(_env_example())
+
+
+def test_env_example_writes_whole_numbers_as_people_do() -> None:
+    floats = [f"{k}={v}" for k, v in _env_example().items() if re.fullmatch(r"\d+\.0", v)]
+    assert not floats, f".env.example: {floats}"
+
+
+def test_the_header_comments_name_the_required_web_token() -> None:
+    # The image listens on 0.0.0.0, where monitor refuses to start without a login token.
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    header = dockerfile.split("\nFROM", 1)[0].replace("\\\n#", " ")
+    [run] = [line for line in header.splitlines() if "docker run" in line]
+    assert "-e MONITOR_WEB_TOKEN=" in run
+    compose_header = COMPOSE_FILE.read_text(encoding="utf-8").split("\nservices:", 1)[0]
+    assert "set MONITOR_WEB_TOKEN" in compose_header
 
 
 def test_env_example_explains_each_variable_in_a_comment_line() -> None:

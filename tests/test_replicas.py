@@ -30,6 +30,7 @@ FEEDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _pg_available(), reason=f"PostgreSQL not reachable at {PG_URL}")
 def test_three_replicas_one_killed_every_alert_exactly_once(
     server: FixtureServer, tmp_path: Path

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
+import pytest
 
 from monitor.fixture_server import FixtureServer, Route
 from monitor.service import Service
@@ -45,6 +46,7 @@ def metric(port: int, line_start: str) -> float:
     return 0.0
 
 
+@pytest.mark.slow
 def test_service_polls_alerts_reloads_and_stops_cleanly(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -250,6 +252,7 @@ def running_service(tmp_path: Path, config: Path, **env: str) -> Iterator[int]:
             process.wait()
 
 
+@pytest.mark.slow
 def test_a_hung_mail_server_does_not_hold_up_polling(server: FixtureServer, tmp_path: Path) -> None:
     smtp = SilentSmtp()
     # Enough alerts at once that their hung sends fill every worker thread the event loop

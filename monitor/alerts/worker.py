@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,8 +73,12 @@ async def deliver_due(
     clock: Callable[[], datetime] = utcnow,
     *,
     after_send: Callable[[list[OutboxAlert], Outcome], None] | None = None,
+    off: Mapping[str, Sequence[str]] | None = None,
 ) -> DeliveryRun:
     """One delivery run; `after_send` is a test hook between sending and marking.
+
+    `off`: the optional channels channels.yaml defines but that are off here (channel →
+    the variables that turn it on), so that their waiting alerts are named as such.
 
     Runs in different threads or processes may overlap (claims keep them apart); two runs
     in one event loop must not share channel objects, whose connections each run closes.
@@ -92,6 +96,16 @@ async def deliver_due(
         await asyncio.gather(*(c.aclose() for c in channels.values()), return_exceptions=True)
         return DeliveryRun()
     for name, count in sorted(waiting.items()):
+        if off and name in off:
+            log.warning(
+                "%d alert(s) wait for channel '%s', which is off on this replica: set %s "
+                "(in the environment or .env) to turn it on; they stay pending until then",
+                count,
+                name,
+                " and ".join(off[name]) or "its variables",
+                extra={"channel": name},
+            )
+            continue
         log.warning(
             "%d alert(s) wait for channel '%s', which this replica's channels.yaml does not "
             "define; they stay pending for a replica that knows it",

@@ -52,7 +52,7 @@ class Backlog:
             )
         return (
             f"{line}; {self.remaining} still pending (retries not due yet, digest windows "
-            "still open, or channels this config does not define)."
+            "still open, or channels that are off or this config does not define)."
         )
 
 
@@ -66,7 +66,8 @@ def deliver_backlog(store: Store, config: Config, settings: Settings) -> Backlog
     async def drain() -> None:
         while True:
             # Fresh channel objects each run: a run closes its channels' connections.
-            run = await deliver_due(store, build_channels(config.channels, settings), settings)
+            channels = build_channels(config.channels, settings)
+            run = await deliver_due(store, channels, settings, off=config.off)
             backlog.deliveries.extend(run)
             if not run or any(d.status == "deferred" for d in run):
                 return  # nothing was due, or a channel hangs: the rest waits for the next run

@@ -353,7 +353,9 @@ def _labels_report(
     click.echo(f"Rule '{rule.id}' on labelled documents (a document counts once per set):\n")
     header = ["SET", "FORM", "DOCS", "TP", "FP", "FN", "TN", "P", "R", "F1"]
     click.echo(table(header, rows, [None, None, None, None, None, None, None, None, None]))
-    if not config.rules.labelled and not config.rules.heldout:
+    if not config.rules.labelled and not config.rules.heldout and config.labelled_empty:
+        click.echo(f"\nNo labelled sets: {config.labelled_empty_note()}.")
+    elif not config.rules.labelled and not config.rules.heldout:
         click.echo(
             f"\nNo labelled sets: name them under 'labelled:' in {config.directory}/rules.yaml."
         )

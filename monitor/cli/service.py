@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from monitor.cli import State, handles_errors, main
@@ -25,7 +28,26 @@ def web(state: State) -> None:
     MONITOR_HTTP_HOST:MONITOR_HTTP_PORT: for looking at a copy, or beside replicas."""
     from monitor.web.serve import run_web
 
+    missing = _missing_sqlite_file(state.settings.database_url)
+    if missing is not None:  # opening it would create and migrate an empty database
+        click.echo(
+            f"Error: no database at {missing} (MONITOR_DATABASE_URL): `monitor web` shows an "
+            "existing one; check the path, or run `monitor run` or `monitor once` first.",
+            err=True,
+        )
+        sys.exit(2)
     run_web(state.settings)
+
+
+def _missing_sqlite_file(database_url: str) -> Path | None:
+    """The SQLite file a URL names, if it does not exist (None for other databases)."""
+    from sqlalchemy.engine import make_url  # here: other commands start without SQLAlchemy
+
+    url = make_url(database_url)  # valid: Settings checked it
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path.resolve()
 
 
 @main.group()

@@ -22,7 +22,8 @@ from monitor.errors import FetchError
 
 WEB_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_ADVICE = "links and redirects reach it only with allow_private: true on the source"
+# Ends each refusal; monitor.web.tryrule replaces it (a page tried there has no source).
+PRIVATE_ADVICE = "links and redirects reach it only with allow_private: true on the source"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -68,11 +69,11 @@ async def public_addresses(host: str, port: int, resolve: Resolver = system_reso
         literal = None
     if literal is not None:
         if kind := private_kind(literal):
-            raise FetchError(f"refused {host}: a {kind} address; {_ADVICE}")
+            raise FetchError(f"refused {host}: a {kind} address; {PRIVATE_ADVICE}")
         return [host]
     name = host.rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
-        raise FetchError(f"refused {host}: a loopback name; {_ADVICE}")
+        raise FetchError(f"refused {host}: a loopback name; {PRIVATE_ADVICE}")
     try:
         addresses = await resolve(host, port)
     except (OSError, UnicodeError) as err:
@@ -83,7 +84,7 @@ async def public_addresses(host: str, port: int, resolve: Resolver = system_reso
     for address in addresses:
         if kind := private_kind(ipaddress.ip_address(address.split("%", 1)[0])):
             raise FetchError(
-                f"refused {host}: it resolves to {address}, a {kind} address; {_ADVICE}"
+                f"refused {host}: it resolves to {address}, a {kind} address; {PRIVATE_ADVICE}"
             )
     return addresses
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, String, TextualSelect, select, text
 
 from monitor.models import Document
 from monitor.rules.prefilter import AllOf, Condition, Term
@@ -97,25 +97,35 @@ def candidate_ids(conn: Connection, condition: Condition | None) -> list[str] | 
     (no condition, or no index on this database)."""
     if condition is None:
         return None
-    dialect = conn.dialect.name
+    query = candidates(conn.dialect.name, condition)
+    if query is None:
+        return None
+    found = query.subquery()
+    return list(conn.execute(select(found.c.document_id).order_by(found.c.document_id)).scalars())
+
+
+def candidates(dialect: str, condition: Condition) -> TextualSelect | None:
+    """The ids (`document_id`) of the documents that may satisfy `condition`, unsorted, as
+    a query to use in another (a subquery to join: the web search's); None: read them all
+    (no index on this database, or a word too long for it)."""
     if dialect == "sqlite":
-        query = text(
+        sql = (
             "SELECT t.document_id FROM document_text_fts f "
             "JOIN document_text t ON t.id = f.rowid "
-            "WHERE document_text_fts MATCH :q ORDER BY t.document_id"
+            "WHERE document_text_fts MATCH :index_query"
         )
-        found = conn.execute(query, {"q": fts5_query(condition)})
+        query = fts5_query(condition)
     elif dialect == "postgresql":
         if _too_long(condition):
             return None
-        query = text(
-            "SELECT document_id FROM document_text WHERE words @@ CAST(:q AS tsquery) "
-            "ORDER BY document_id"
+        sql = (
+            "SELECT document_id FROM document_text "
+            "WHERE words @@ CAST(:index_query AS tsquery)"
         )
-        found = conn.execute(query, {"q": f"{tsquery(condition)} | '{_ALL}'"})
+        query = f"{tsquery(condition)} | '{_ALL}'"
     else:  # pragma: no cover - the store supports only these two
         return None
-    return [row[0] for row in found]
+    return text(sql).bindparams(index_query=query).columns(document_id=String)
 
 
 def fts5_query(condition: Condition) -> str:

@@ -143,7 +143,10 @@ class _SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *HEADERS]
+                # A header the response sets itself wins (the feedback pages' own policy
+                # and no-referrer): two policies would both be enforced.
+                own = {k.lower() for k, _ in message.get("headers", [])}
+                headers = [*message.get("headers", []), *(h for h in HEADERS if h[0] not in own)]
                 if not cached and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

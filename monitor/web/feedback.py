@@ -33,7 +33,7 @@ from monitor.web.csrf import csrf_token
 
 LABELS = {"useful": "useful", "not_useful": "not useful"}
 # A capability in the URL: no caching, no referrer, no indexing, no framing, no scripts.
-# (Inside create_app its own security headers are added too; browsers enforce both.)
+# (Inside create_app these replace the app's own: two policies would both be enforced.)
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",

@@ -1,11 +1,17 @@
 """Searching stored documents with rules' queries, within a time budget: one function,
 `search`, used by the documents page and "try a rule".
 
-Documents are scanned newest first. A document is read (JSON decoded, tokenised, matched)
-only if the query could match its stored text read as one folded string, each word of the
-query checked as a substring (`_possible`): most documents are skipped at the cost of a few
-`in`s. When the budget runs out the search stops and says
-how far it got. (A pre-filter index in the store can later replace the scan here.)
+Documents are scanned newest first, and only those that may match are read (JSON decoded,
+tokenised, matched):
+
+- when every query needs some words (`rules.prefilter.required`), the store's word index
+  (`store.textindex`) picks the documents that hold them, in the same SQL query as the scan:
+  the others' text is not even fetched;
+- otherwise (only NOT, a word too long for the index) each document's stored text is read
+  as one folded string and each word of the query checked as a substring (`_possible`).
+
+Either way the matcher decides, so the matches are those of matching every document. When
+the budget runs out (a very common word, only NOT) the search stops and says how far it got.
 """
 
 from __future__ import annotations
@@ -18,17 +24,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, TextualSelect, case, cast, select
 
 from monitor.models import Document, Match
 from monitor.rules.matcher import Rule, RuleSet, explain
+from monitor.rules.prefilter import AnyOf, Condition, required
 from monitor.rules.query import And, Near, Node, Not, Or, Pattern, Within
 from monitor.rules.tokens import fold
 from monitor.store import Store
 from monitor.store.browse import DocumentFilter, document_filter
 from monitor.store.tables import document_versions, documents
+from monitor.store.textindex import candidates
 
-BUDGET = 2.0  # seconds of work before a search stops and reports how far it got
+BUDGET = 5.0  # seconds of work before a search stops and reports how far it got
 BATCH = 500
 
 
@@ -54,7 +62,8 @@ class Hit:
 @dataclass
 class SearchResult:
     total: int  # documents the filters allow
-    searched: int = 0
+    searched: int = 0  # of those, newest first, how many were looked at
+    read: int = 0  # of those, how many were read and matched (the others could not match)
     elapsed: float = 0.0
     matched: dict[str, list[Found]] = field(default_factory=dict)  # rule id → newest first
     hits: list[Hit] = field(default_factory=list)  # the first rule's, offset:offset+limit
@@ -116,16 +125,35 @@ def _folded(raw: Any) -> tuple[str, dict[str, Any] | None]:
     return fold(text).replace(".", ""), data
 
 
-def _rows(store: Store, filters: DocumentFilter) -> Generator[Any, None, None]:
-    """(stored JSON text, …) of the filtered documents' latest versions, newest first."""
-    query = document_filter(
-        select(cast(document_versions.c.data, Text).label("data")).join(
-            documents,
-            (document_versions.c.document_id == documents.c.id)
-            & (document_versions.c.version == documents.c.version),
-        ),
-        filters,
+def _narrowed(store: Store, rules: Sequence[Rule]) -> TextualSelect | None:
+    """The documents the word index says any of `rules` may match; None if it cannot say
+    (a rule any document may match, or no index for these words)."""
+    conditions: list[Condition] = []
+    for rule in rules:
+        condition = required(rule.ast)
+        if condition is None:
+            return None
+        conditions.append(condition)
+    either = conditions[0] if len(conditions) == 1 else AnyOf(tuple(dict.fromkeys(conditions)))
+    return candidates(store.engine.dialect.name, either)
+
+
+def _rows(
+    store: Store, filters: DocumentFilter, narrowed: TextualSelect | None
+) -> Generator[Any, None, None]:
+    """(stored JSON text, …) of the filtered documents' latest versions, newest first; the
+    text is None for a document outside `narrowed` (not fetched from the database)."""
+    latest: Any = document_versions.join(
+        documents,
+        (document_versions.c.document_id == documents.c.id)
+        & (document_versions.c.version == documents.c.version),
     )
+    data: Any = cast(document_versions.c.data, Text)
+    if narrowed is not None:  # a join, not IN: PostgreSQL may re-run an IN per row
+        picked = narrowed.subquery("picked")
+        latest = latest.outerjoin(picked, picked.c.document_id == documents.c.id)
+        data = case((picked.c.document_id.is_not(None), data), else_=None)
+    query = document_filter(select(data.label("data")).select_from(latest), filters)
     newest = documents.c.published_at.desc()
     if store.engine.dialect.name == "postgresql":  # SQLite puts NULLs last in DESC already
         newest = newest.nulls_last()
@@ -158,16 +186,23 @@ def search(
     for rule in rules:
         result.matched[rule.id] = []
     first = rules[0].id
-    rows = _rows(store, filters)
+    narrowed = _narrowed(store, rules)
+    rows = _rows(store, filters, narrowed)
     for count, row in enumerate(rows):
         if count % 100 == 0 and clock() - started > budget:
             break
         result.searched += 1
-        folded, data = _folded(row.data)
-        if not any(_possible(rule.ast, folded) for rule in rules):
-            continue
-        if data is None:
-            data = json.loads(row.data)
+        if narrowed is not None:
+            if row.data is None:
+                continue  # the index says it lacks the words every rule needs
+            data = json.loads(row.data) if isinstance(row.data, str) else row.data
+        else:
+            folded, data = _folded(row.data)
+            if not any(_possible(rule.ast, folded) for rule in rules):
+                continue
+            if data is None:
+                data = json.loads(row.data)
+        result.read += 1
         document = Document.model_validate(data)
         for rule in compiled.matching_rules(document):
             shown = result.matched[rule.id]

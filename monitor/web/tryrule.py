@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher
+from monitor.fetch.addresses import PRIVATE_ADVICE
 from monitor.models import Document, Match, RawItem
 from monitor.normalize import normalize
 from monitor.rules import Rule, RuleSet
@@ -40,6 +41,10 @@ from monitor.web.search import Found, SearchResult, budget_of, search
 SHOWN = 50  # matching documents listed (all are counted)
 COMPARED = 50  # newly / no longer matching documents listed
 MAX_PASTE = 1_000_000  # characters of pasted text
+TRY_PRIVATE_ADVICE = (
+    "this page fetches public addresses only: paste the page's text instead (a source in "
+    "sources.yaml may reach it with allow_private: true)"
+)
 EDITED = "\x00edited"  # the edited query's id inside a search: no rule id has a NUL
 
 
@@ -291,7 +296,9 @@ async def _try_one(request: Request, context: dict[str, Any]) -> Response:
         else:
             raise MonitorError("paste a text or give a web address to test the query on")
     except MonitorError as err:
-        context.update(fetch_error=str(err).splitlines()[0])
+        # A page given here has no source to set allow_private on: say what to do instead.
+        message = str(err).splitlines()[0].replace(PRIVATE_ADVICE, TRY_PRIVATE_ADVICE)
+        context.update(fetch_error=message)
         return page(request, "try.html", context, status_code=400)
     # The query alone: a pasted text or a page has no source or kind for filters to see.
     ruleset = RuleSet([replace(edited, sources=(), kinds=())])

@@ -111,6 +111,34 @@ def test_rules_must_route_to_known_channels(
     ]
 
 
+def test_a_missing_channels_file_is_said_once(tmp_path: Path) -> None:
+    rules = "".join(
+        f"  - {{id: r{i}, name: R, query: biegun, notify: [mail, hook]}}\n" for i in range(3)
+    )
+    folder = config_dir(tmp_path, "", "rules:\n" + rules)
+    (folder / "channels.yaml").unlink()
+    with pytest.raises(ConfigError) as info:
+        load_config(folder)
+    assert info.value.messages == [
+        f"{folder}/channels.yaml: file not found, but rules in rules.yaml notify hook, mail: "
+        "create it (the shipped config/channels.yaml is an example)"
+    ]
+
+
+def test_a_typo_of_an_optional_channel_that_is_off_gets_a_did_you_mean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("HOOK_URL", raising=False)
+    channels = GOOD.replace("format: slack,", "format: slack, optional: true,")
+    rules = "rules:\n  - {id: r, name: R, query: biegun, notify: [hok]}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir(tmp_path, channels, rules))
+    assert info.value.messages == [
+        f"{tmp_path}/rules.yaml:2: rule 'r': unknown channel 'hok' (did you mean 'hook'?)"
+    ]
+
+
 SIGNED = """channels:
   hook: {type: webhook, url: 'http://127.0.0.1:9/x',
          secret_env: DESK_HOOK_SECRET}

@@ -152,6 +152,7 @@ def test_webhook_500_500_200_is_delivered_once_after_two_retries(
     assert (row.status, row.attempts) == ("delivered", 3)
 
 
+@pytest.mark.slow
 def test_webhook_400_is_dead_at_once_then_retried_by_hand(
     tmp_path: Path,
     production_server: FixtureServer,

@@ -244,3 +244,30 @@ def test_the_service_shows_alerts_waiting_for_an_unknown_channel_in_metrics(
     sent = {"channel": "ops", "status": "delivered"}
     assert registry.get_sample_value("monitor_alerts_total", sent) == 2
     service.store.close()
+
+
+def test_alerts_for_a_channel_that_is_off_say_it_is_off_and_how_to_turn_it_on(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped channels.yaml with OPS_WEBHOOK_URL unset: ops-webhook is defined but off,
+    # as `monitor once` delivers (deliver_backlog), not "not defined by channels.yaml".
+    from monitor.cli.alerts import deliver_backlog
+    from monitor.config import load_config
+    from tests.conftest import CONFIG
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("OPS_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("POLICY_EMAIL_TO", "analysts@example.org")
+    config = load_config(CONFIG)
+    assert "ops-webhook" in config.off
+    settings = fast_settings(tmp_path)
+    queue(store, datetime.now(UTC), "ops-webhook")
+    with caplog.at_level(logging.WARNING, "monitor.alerts.worker"):
+        backlog = deliver_backlog(store, config, settings)
+    assert backlog.remaining == 1
+    assert "does not define" not in caplog.text
+    assert (
+        "1 alert(s) wait for channel 'ops-webhook', which is off on this replica: set "
+        "OPS_WEBHOOK_URL (in the environment or .env) to turn it on; they stay pending "
+        "until then"
+    ) in caplog.text

@@ -34,6 +34,7 @@ def test_broken_feeds_are_still_refused_without_a_content_type() -> None:
         _source().parse((FIXTURES / "feeds/broken.xml").read_bytes(), "https://e.org/f", None)
 
 
+@pytest.mark.slow
 def test_corpus_feeds_without_entries_are_empty_not_errors() -> None:
     """Every corpus feed feedparser reads as a known format without a markup error, but with
     no entries, is a feed with zero items (feedparser only complains of the missing header)."""

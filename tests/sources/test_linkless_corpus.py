@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import feedparser
+import pytest
 
 from monitor.normalize.urls import canonical_url
 from monitor.pipeline import _entries
@@ -14,6 +15,7 @@ from tests.corpus import corpus_dir, documents, parse_feed
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ""}
 
 
+@pytest.mark.slow
 def test_corpus_entries_without_a_link_are_kept() -> None:
     root = corpus_dir()
     files = entries = stored = 0

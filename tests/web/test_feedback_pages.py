@@ -211,6 +211,31 @@ def test_in_the_app_a_link_works_without_logging_in(tmp_path: Path, store: Store
     assert store.feedback.labels() == {("sanctions-change", "d" * 24): False}
 
 
+def test_in_the_app_a_feedback_page_sends_one_policy_of_each_kind(
+    tmp_path: Path, store: Store
+) -> None:
+    # Two Content-Security-Policy headers are both enforced: the app's (no inline style)
+    # blocked the page's <style>. The page's own policy and no-referrer must be the only ones.
+    from monitor.web import create_app
+    from tests.web.conftest import TOKEN
+
+    settings = fast_settings(tmp_path, public_url=PUBLIC, feedback_secret=SECRET, web_token=TOKEN)
+    link = paths(settings, queue_alert(store))["useful"]
+    with TestClient(create_app(settings, store), base_url="http://127.0.0.1") as app:
+        for page in (app.get(link), app.get("/feedback/not-a-token")):
+            assert page.status_code in (200, 400, 404), page.status_code
+            assert "<style>" in page.text
+            [policy] = page.headers.get_list("content-security-policy")
+            assert "style-src 'self' 'unsafe-inline'" in policy
+            assert "frame-ancestors 'none'" in policy
+            assert page.headers.get_list("referrer-policy") == ["no-referrer"]
+            assert page.headers.get_list("cache-control") == ["no-store"]
+            assert page.headers["x-content-type-options"] == "nosniff"  # the app's, kept
+        other = app.get("/login")
+        assert other.headers.get_list("referrer-policy") == ["same-origin"]
+        assert len(other.headers.get_list("content-security-policy")) == 1
+
+
 def test_the_alerts_page_links_both_answers_and_shows_the_vote(
     tmp_path: Path, store: Store
 ) -> None:

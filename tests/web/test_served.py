@@ -166,6 +166,7 @@ def test_monitor_web_serves_the_pages_alone(server: FixtureServer, tmp_path: Pat
         page = httpx.get(f"{base}/").text
         assert 'id="no-scheduler"' in page
         assert 'class="source status-never-polled"' in page  # `down`: nothing polls it here
+        assert httpx.get(f"{base}/metrics").status_code == 404  # README: `monitor run` only
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
 
@@ -173,6 +174,7 @@ def test_monitor_web_serves_the_pages_alone(server: FixtureServer, tmp_path: Pat
 def test_a_port_in_use_is_a_clear_error(server: FixtureServer, tmp_path: Path) -> None:
     config = tmp_path / "config"
     write_config(config, server)
+    Store.open(f"sqlite:///{tmp_path}/monitor.db").close()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -187,6 +189,28 @@ def test_a_port_in_use_is_a_clear_error(server: FixtureServer, tmp_path: Path) -
         )
     assert result.returncode == 1
     assert f"MONITOR_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def test_monitor_web_refuses_a_sqlite_file_that_does_not_exist(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    # A typo in the path must not quietly create, migrate and show an empty database.
+    config = tmp_path / "config"
+    write_config(config, server)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "web"],
+        env=env(tmp_path, config, free_port(), MONITOR_DATABASE_URL="sqlite:///nowhere/m.db"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"Error: no database at {tmp_path}/nowhere/m.db (MONITOR_DATABASE_URL): `monitor web` "
+        "shows an existing one; check the path, or run `monitor run` or `monitor once` first."
+    ]
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_an_address_not_of_this_machine_is_a_clear_error() -> None:

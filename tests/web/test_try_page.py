@@ -156,6 +156,9 @@ def test_a_page_is_fetched_through_the_fetcher(
     )
     assert refused.status_code == 400
     assert "private" in refused.text or "loopback" in refused.text
+    # There is no source on this page: the hint says what to do here instead.
+    assert "allow_private: true on the source" not in refused.text
+    assert "this page fetches public addresses only: paste the page&#39;s text" in refused.text
     page_client.app.state.fetch_transport = RewriteTransport(server.url(""))  # type: ignore[attr-defined]
     page = page_client.post(
         "/try",
