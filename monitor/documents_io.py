@@ -15,7 +15,6 @@ from monitor.errors import MonitorError
 from monitor.models import Document, RawItem
 from monitor.normalize import normalize
 from monitor.sources import jsonfeed
-from monitor.sources.article import extract_releases
 from monitor.sources.base import ArticleSelectors
 from monitor.sources.rss import RssOptions, RssSource
 
@@ -48,6 +47,8 @@ def documents_from_file(path: Path) -> list[Document]:
         options = RssOptions(id="file", type="rss", url="https://file.invalid/")
         raws = RssSource(options).parse(content, url, None)
     elif suffix in PAGE_SUFFIXES:
+        from monitor.sources.article import extract_releases  # bs4, readability: pages only
+
         raws = extract_releases(content, url, ArticleSelectors())
     elif suffix in TEXT_SUFFIXES:
         text = content.decode("utf-8", errors="replace").strip()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.alerts.worker import Delivery
 from monitor.models import Match, PollResult
+
+if TYPE_CHECKING:  # the worker imports the store (SQLAlchemy); `rules list` needs neither
+    from monitor.alerts.worker import Delivery
 
 
 def _when(value: datetime | None) -> str:

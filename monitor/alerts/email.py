@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-import jinja2
 from pydantic import Field, field_validator
 
 from monitor.alerts.base import (
@@ -35,6 +34,9 @@ from monitor.alerts.feedback import feedback_links
 from monitor.models import segments
 from monitor.settings import Settings
 from monitor.sources.base import parse_interval
+
+if TYPE_CHECKING:  # jinja2 is imported where emails are rendered: `check` does without it
+    import jinja2
 
 MAX_SUBJECT = 200
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -83,6 +85,8 @@ def _cleaned(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _environment(config_dir: Path | None) -> jinja2.Environment:
+    import jinja2
+
     loaders: list[jinja2.BaseLoader] = []
     if config_dir is not None and (config_dir / "templates").is_dir():
         loaders.append(jinja2.FileSystemLoader(config_dir / "templates"))
@@ -214,6 +218,8 @@ class EmailChannel(Channel):
         return message
 
     async def send(self, alerts: list[OutboxAlert]) -> Outcome:
+        import jinja2  # loaded with the templates in __init__; named for the except below
+
         try:
             message = self.render(alerts)
             await asyncio.to_thread(self._send, message)

@@ -10,10 +10,9 @@ import json
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.base import (
@@ -30,10 +29,14 @@ from monitor.alerts.base import (
     safe_link,
 )
 from monitor.alerts.feedback import feedback_links
-from monitor.fetch import retry_after_seconds
 from monitor.settings import Settings, env_value
 
-TIMEOUT = httpx.Timeout(10.0)
+# httpx (and monitor.fetch, which imports it) load when a webhook is sent: `monitor check`
+# reads this module for WebhookOptions and starts faster without them (issue #13).
+if TYPE_CHECKING:
+    import httpx
+
+TIMEOUT_SECONDS = 10.0
 
 
 class WebhookOptions(ChannelOptions):
@@ -138,12 +141,14 @@ class WebhookChannel(Channel):
         self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 
     def _session(self) -> httpx.AsyncClient:
+        import httpx
+
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
             client = self._clients[loop] = httpx.AsyncClient(
                 transport=self._transport,
-                timeout=TIMEOUT,
+                timeout=httpx.Timeout(TIMEOUT_SECONDS),
                 follow_redirects=False,
                 verify=_ssl_context(),
                 # A small pool: httpcore scans every pooled connection on each request.
@@ -186,6 +191,10 @@ class WebhookChannel(Channel):
         return {**payload, "feedback": links} if links else payload
 
     async def send(self, alerts: list[OutboxAlert]) -> Outcome:
+        import httpx
+
+        from monitor.fetch import retry_after_seconds
+
         options = self.options
         assert isinstance(options, WebhookOptions)
         raw = json.dumps(self.body(alerts), ensure_ascii=False, separators=(",", ":")).encode()

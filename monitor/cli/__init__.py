@@ -11,29 +11,24 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 
 from monitor.alerts.feedback import links_off_reason
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.fetch import Fetcher
 from monitor.logs import configure as configure_logging
-from monitor.pipeline import PollContext, run_sources
-from monitor.report import (
-    changes_table,
-    deliveries_table,
-    documents_table,
-    matches_report,
-    summary_table,
-)
 from monitor.rules.learn import LearnStatus, learned
 from monitor.rules.matcher import RuleSet, word_frequencies
-from monitor.settings import Settings, config_problems, env_file_problems
-from monitor.store import Store
+from monitor.settings import Settings, config_problems, env_file_problems, plain_sqlite_path
+
+# Startup time (issue #13): every command is a fresh process, and `check` or `rules test
+# --file` must not pay for SQLAlchemy, the fetcher or the pipeline. Commands that use them
+# import them where they do; the store is imported here for its type only.
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_THRESHOLD = 2000
@@ -82,6 +77,8 @@ class State:
 
     def database(self) -> str:
         """The database as a reader recognises it: a SQLite file's path, else the URL."""
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.settings.database_url)
         if url.get_backend_name() == "sqlite" and url.database:
             return url.database
@@ -91,7 +88,13 @@ class State:
         """The database if it exists, unmigrated (none is created for this), else None."""
         if self._existing is not None:
             return self._existing
+        if _no_sqlite_file(self.settings.database_url):
+            return None  # said without importing SQLAlchemy: `check` starts faster
+        from monitor.store import Store
+
         try:
+            from sqlalchemy.engine import make_url
+
             url = make_url(self.settings.database_url)
             if url.get_backend_name() == "sqlite" and not (
                 url.database and url.database != ":memory:" and Path(url.database).exists()
@@ -142,6 +145,8 @@ class State:
         raise MonitorError(f"No source with id '{source_id}'{hint if known else ''}")
 
     def store(self) -> Store:
+        from monitor.store import Store
+
         store = Store.open(self.settings.database_url)
         self._stores.append(store)
         return store
@@ -150,6 +155,12 @@ class State:
         """Close every store a command opened (writes batched state, frees the files)."""
         while self._stores:
             self._stores.pop().close()
+
+
+def _no_sqlite_file(database_url: str) -> bool:
+    """Whether the URL plainly names a SQLite file that does not exist (False if unsure)."""
+    path = plain_sqlite_path(database_url)
+    return path is not None and path != ":memory:" and not Path(path).exists()
 
 
 @click.group()
@@ -247,6 +258,10 @@ def _info_lines(state: State, config: Config) -> list[str]:
 @handles_errors
 def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     """Poll every source once, print new and updated documents, exit (1 if a source failed)."""
+    from monitor.fetch import Fetcher
+    from monitor.pipeline import PollContext, run_sources
+    from monitor.report import changes_table, deliveries_table, matches_report, summary_table
+
     config = state.config()
     if config.off_warning():
         click.echo(f"warning: {config.off_warning()}", err=True)
@@ -319,6 +334,8 @@ def demo(state: State, fixtures: Path | None) -> None:
 @handles_errors
 def documents(state: State, source_id: str | None, limit: int) -> None:
     """List stored documents, newest first by when monitor stored them (STORED)."""
+    from monitor.report import documents_table
+
     store = state.store()
     if source_id:
         state.check_source(store, source_id)

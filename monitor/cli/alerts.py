@@ -7,6 +7,7 @@ import difflib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
@@ -16,13 +17,15 @@ from monitor.alerts.base import ChannelOptions, Outcome, Sent, sample_alert
 from monitor.alerts.email import EmailOptions
 from monitor.alerts.feedback import Verdict, Vote
 from monitor.alerts.webhook import WebhookOptions
-from monitor.alerts.worker import Delivery, deliver_due
 from monitor.cli import State, _fail, handles_errors, main
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.report import table
 from monitor.settings import Settings
-from monitor.store import Store
+
+if TYPE_CHECKING:  # the worker and the store import SQLAlchemy: only commands that use them
+    from monitor.alerts.worker import Delivery
+    from monitor.store import Store
 
 # How long `monitor once` keeps delivering a backlog (200 alerts per claim) before it
 # leaves the rest to the next run: a cron job must end before the next one starts.
@@ -55,6 +58,8 @@ class Backlog:
 
 def deliver_backlog(store: Store, config: Config, settings: Settings) -> Backlog:
     """Deliver due alerts claim after claim until none is due or ONCE_DELIVERY_SECONDS passed."""
+    from monitor.alerts.worker import deliver_due
+
     backlog = Backlog()
     deadline = time.monotonic() + ONCE_DELIVERY_SECONDS
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,7 +25,9 @@ from monitor.rules.prefilter import required
 from monitor.rules.quality import RuleScore, load_labelled, score_rule
 from monitor.rules.query import QuerySyntaxError
 from monitor.sources.base import parse_interval
-from monitor.store import Store
+
+if TYPE_CHECKING:  # SQLAlchemy, for the type only: `rules test --file` does without it
+    from monitor.store import Store
 
 
 @main.group()

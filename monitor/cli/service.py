@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
 from monitor.cli import State, handles_errors, main
 
@@ -42,6 +41,8 @@ def web(state: State) -> None:
 
 def _missing_sqlite_file(database_url: str) -> Path | None:
     """The SQLite file a URL names, if it does not exist (None for other databases)."""
+    from sqlalchemy.engine import make_url  # here: other commands start without SQLAlchemy
+
     url = make_url(database_url)  # valid: Settings checked it
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None

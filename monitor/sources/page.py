@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 from urllib.parse import urljoin
 
-from bs4 import Tag
 from pydantic import BaseModel, ConfigDict
 
 from monitor.errors import ParseError
 from monitor.models import RawItem
 from monitor.normalize.text import clean_line
-from monitor.sources.article import extract_releases, make_soup
 from monitor.sources.base import Source, SourceOptions, register
+
+if TYPE_CHECKING:  # bs4 and readability load when a page is parsed, not when config is read
+    from bs4 import Tag
 
 
 class ListingSelectors(BaseModel):
@@ -47,6 +48,8 @@ class PageSource(Source):
     Options: ClassVar[type[SourceOptions]] = PageOptions
 
     def parse(self, content: bytes, url: str, content_type: str | None) -> list[RawItem]:
+        from monitor.sources.article import extract_releases, make_soup
+
         options = self.options
         assert isinstance(options, PageOptions)
         if options.listing is None:
