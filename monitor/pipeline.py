@@ -26,7 +26,6 @@ from monitor.normalize.urls import canonical_url, document_id
 from monitor.rules import RuleSet
 from monitor.snapshots import poll_snapshot
 from monitor.sources import SnapshotSource, SourceOptions, build
-from monitor.sources.article import extract_releases
 from monitor.store import Store
 from monitor.store.outbox import NewAlert
 from monitor.store.polls import PollRecord
@@ -306,6 +305,9 @@ async def _follow(
             if fetched.not_modified:
                 out.seen.update({e.key: e.seen for e in group})
                 return
+            # Imported here: feed-only configs never pay for bs4/readability (bench/startup.py).
+            from monitor.sources.article import extract_releases
+
             releases = await _in_executor(
                 ctx,
                 extract_releases,
