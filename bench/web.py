@@ -12,7 +12,7 @@ and "try a rule" / the documents search over 100,000 documents.
    searches are timed again.
 
 Targets (issue #12): every page ≤ 200 ms; "try a rule" and the documents search ≤ 1 s over
-10,000 documents, ≤ 5 s over 100,000 (past the app's budget, 2 s, a search stops and says
+10,000 documents, ≤ 5 s over 100,000 (past the app's budget, 5 s, a search stops and says
 how far it got). CPU time is printed beside wall time: on a shared machine it says what a
 quiet one would take.
 
@@ -287,7 +287,7 @@ def search_pages() -> list[tuple[str, str, int]]:
         ("documents, word search 'envoy'", "/documents?q=envoy", 1000),
         (f"try '{COMMON_QUERY}'", f"/try?q={COMMON_QUERY}", 1000),
         ("try 'envoy'", "/try?q=envoy", 1000),
-        ("try 'NOT minister' (budget: 2 s)", "/try?q=NOT minister", 1000),
+        ("try 'NOT minister' (every document read)", "/try?q=NOT minister", 1000),
     ]
 
 
