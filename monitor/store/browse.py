@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from monitor.store.access import EngineAccess
-from monitor.store.tables import alert_attempts, document_versions, documents, outbox, sightings
+from monitor.store.tables import alert_attempts, documents, outbox, sightings
 
 ALERT_STATUSES = ("pending", "delivered", "dead")
 
@@ -282,25 +282,6 @@ class Browse(EngineAccess):
         with self._connect() as conn:
             query = document_filter(select(func.count()).select_from(documents), f)
             return int(conn.execute(query).scalar_one())
-
-    def document_data(
-        self, f: DocumentFilter, after: str = "", limit: int = 500
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """(id, stored JSON) of the latest versions of documents matching `f`, by id after
-        `after`: one batch of a scan."""
-        query = (
-            select(documents.c.id, document_versions.c.data)
-            .join(
-                document_versions,
-                (document_versions.c.document_id == documents.c.id)
-                & (document_versions.c.version == documents.c.version),
-            )
-            .where(documents.c.id > after)
-            .order_by(documents.c.id)
-            .limit(limit)
-        )
-        with self._connect() as conn:
-            return [(r.id, r.data) for r in conn.execute(document_filter(query, f))]
 
     def kinds_and_sources(self) -> tuple[list[str], list[str]]:
         """The kinds and sources stored documents have (the filter's options)."""
