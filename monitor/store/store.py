@@ -9,13 +9,11 @@ release that a first source reported: recorded, never a new version).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Table,
     bindparam,
     create_engine,
     event,
@@ -40,13 +37,23 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.fetch import Validators
-from monitor.models import Change, Document, Match, StoredChange
+from monitor.models import Document, Match, StoredChange
 from monitor.rules.prefilter import Condition
+from monitor.store import recording
 from monitor.store.access import db_reason as _reason
 from monitor.store.browse import Browse
 from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
 from monitor.store.polls import PollLog, PollRecord, Polls
+from monitor.store.recording import (
+    AlertMaker,
+    Matcher,
+    PollWrite,
+    SeenItem,
+    chunks,
+    url_key,
+    write_state,
+)
 from monitor.store.tables import (
     alert_attempts,
     document_versions,
@@ -59,45 +66,20 @@ from monitor.store.tables import (
     source_leases,
     source_state,
 )
-from monitor.store.textindex import candidate_ids, index_documents
+from monitor.store.textindex import candidate_ids
 
-Matcher = Callable[[Document, Document | None], list[Match]]
-AlertMaker = Callable[[StoredChange, Match], list[NewAlert]]
+__all__ = ["AlertMaker", "Matcher", "SeenItem", "SourceState", "Store", "url_key"]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; checked against Alembic's head by a test. When the database is
 # already there, start-up skips loading Alembic (half a second of imports).
 SCHEMA_REVISION = "0012"
-_CHUNK = 500
 _VALIDATOR_CACHE = 100_000
 _TOUCH_BATCH = 200
 _TOUCH_SECONDS = 5.0
 
 
-def url_key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
-
-
 class StoreConflict(StoreError):
     """Another writer (a replica) stored the same row first; retrying sees its row."""
-
-
-@dataclass(frozen=True)
-class SeenItem:
-    """What the store remembers of one feed/listing entry.
-
-    `url_id` is the document id the entry's URL gives; `by_guid` says the entry shares that
-    URL with another entry of the feed and is told apart by its guid (for good: the choice
-    is remembered so that it survives the other entry leaving the feed). `failures` counts
-    the polls in a row whose attempt to follow the entry's link failed for now; meanwhile
-    `fingerprint` is the one last followed ('' for none), so the entry is retried. `data` is
-    what a list source keeps of an entry (JSON), written when given.
-    """
-
-    fingerprint: str
-    url_id: str | None = None
-    by_guid: bool = False
-    failures: int = 0
-    data: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -130,11 +112,6 @@ def _only_touch(kwargs: Mapping[str, Any], docs: list[Document]) -> bool:
         and not kwargs.get("seen")
         and not kwargs.get("validators")
     )
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 class Store:
@@ -251,7 +228,7 @@ class Store:
         wanted = {url_key(url): url for url in urls if url not in self._validators}
         found: dict[str, Validators | None] = dict.fromkeys(wanted.values())
         with self._transaction() as conn:
-            for chunk in _chunks(list(wanted)):
+            for chunk in chunks(list(wanted)):
                 rows = conn.execute(
                     select(
                         http_cache.c.url_hash, http_cache.c.etag, http_cache.c.last_modified
@@ -282,7 +259,7 @@ class Store:
             seen_items.c.follow_failures,
         )
         with self._transaction() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 rows = conn.execute(
                     select(*columns).where(
                         seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
@@ -312,7 +289,7 @@ class Store:
         """What a list source stored of each of these entries (those with data)."""
         found: dict[str, dict[str, Any]] = {}
         with self._transaction() as conn:
-            for chunk in _chunks(list(dict.fromkeys(keys))):
+            for chunk in chunks(list(dict.fromkeys(keys))):
                 rows = conn.execute(
                     select(seen_items.c.item_key, seen_items.c.data).where(
                         seen_items.c.source_id == source_id,
@@ -328,7 +305,7 @@ class Store:
         wanted = list(dict.fromkeys(url_ids))
         found: dict[str, str] = {}
         with self._transaction() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 rows = conn.execute(
                     select(seen_items.c.url_id, seen_items.c.item_key).where(
                         seen_items.c.source_id == source_id,
@@ -354,17 +331,12 @@ class Store:
     def _record_poll(
         self, source_id: str, docs: list[Document], **kwargs: Any
     ) -> list[StoredChange]:
-        """Store one successful poll atomically; returns what happened to each document.
+        """Store one successful poll atomically; returns what happened to each document
+        (`recording.PollWrite` says what the keywords mean).
 
-        New and updated documents are matched with `match(document, previous_version)`; the
-        matches, and the outbox alerts `alerts(change, match)` makes of them, are written in
-        the same transaction as the documents.
-        `seen` maps feed item keys to their fingerprints (or SeenItems); `forget` lists keys
-        no longer in the source (entries removed from a list), whose rows go; `validators` maps
-        URLs to their validators, None forgetting them (the next fetch is in full).
-        `partial` holds the ids of documents whose text is the feed's fallback: such a text
-        never replaces a full text stored before.
-        With `dry_run`, nothing is written and the changes say what *would* happen.
+        New and updated documents are matched, and the matches and the outbox alerts made
+        of them are written in the same transaction as the documents. With `dry_run`,
+        nothing is written and the changes say what *would* happen.
         """
         if _only_touch(kwargs, docs):
             if not kwargs.get("dry_run"):
@@ -378,10 +350,7 @@ class Store:
                     )
                 )
             return []
-        with self._transaction() as conn:
-            changes = self._record_in(conn, source_id, docs, **kwargs)
-        self._committed([kwargs])
-        return changes
+        return self._record([PollWrite(source_id, docs, **kwargs)])[0]
 
     def record_polls(
         self, polls: list[tuple[str, list[Document], dict[str, Any]]]
@@ -401,11 +370,11 @@ class Store:
         alone = [i for i in range(len(polls)) if i not in set(batched)]
         if len(batched) > 1:
             try:
-                with self._transaction() as conn:
-                    for i in batched:
-                        source_id, docs, kw = polls[i]
-                        results[i] = self._record_in(conn, source_id, docs, **kw)
-                self._committed([polls[i][2] for i in batched])
+                written = self._record(
+                    [PollWrite(polls[i][0], polls[i][1], **polls[i][2]) for i in batched]
+                )
+                for i, changes in zip(batched, written, strict=True):
+                    results[i] = changes
             except Exception:  # noqa: BLE001 - rolled back: each poll again, on its own
                 alone = list(range(len(polls)))
         else:
@@ -418,83 +387,21 @@ class Store:
                 results[i] = err
         return results
 
-    def _committed(self, polls: list[dict[str, Any]]) -> None:
+    def _record(self, polls: list[PollWrite]) -> list[list[StoredChange]]:
+        """Record polls in one transaction (a dry run's is rolled back)."""
+        with self._lock:
+            for poll in polls:
+                if not poll.dry_run:
+                    self._touched.pop(poll.source_id, None)
+        with self._transaction() as conn:
+            changes = recording.record(conn, polls, self._poll_log)
+            if any(poll.dry_run for poll in polls):
+                conn.rollback()
         # Only now that the polls are committed: a cached ETag whose poll was rolled back
         # would make the next poll a 304 and lose that poll's documents.
-        for kw in polls:
-            if kw.get("validators") and not kw.get("dry_run"):
-                self._remember_validators(dict(kw["validators"]))
-
-    def _record_in(
-        self,
-        conn: Connection,
-        source_id: str,
-        docs: list[Document],
-        *,
-        now: datetime,
-        seen: Mapping[str, str | SeenItem] | None = None,
-        forget: Collection[str] = (),
-        validators: Mapping[str, Validators | None] | None = None,
-        partial: Collection[str] = (),
-        item_count: int | None = None,
-        status: str = "ok",
-        duration: float | None = None,
-        http_status: int | None = None,
-        dry_run: bool = False,
-        match: Matcher | None = None,
-        alerts: AlertMaker | None = None,
-    ) -> list[StoredChange]:
-        """One poll's writes inside the caller's transaction (see `_record_poll`)."""
-        if not dry_run:
-            with self._lock:
-                self._touched.pop(source_id, None)
-        unique = list({doc.id: doc for doc in docs}.values())
-        existing = self._existing(conn, [d.id for d in unique])
-        earlier = self._earlier_hashes(conn, unique, existing, source_id)
-        changes = [
-            self._classify(doc, existing.get(doc.id), source_id, doc.id in partial, earlier)
-            for doc in unique
-        ]
-        if match is not None:
-            for change in changes:
-                if change.change in ("new", "updated"):
-                    previous = (
-                        self._version(conn, change.document.id, change.document.version - 1)
-                        if change.change == "updated"
-                        else None
-                    )
-                    change.matches = match(change.document, previous)
-        if dry_run:
-            conn.rollback()
-            return changes
-        self._write_documents(conn, changes, source_id, now, partial)
-        self._write_matches(conn, [m for c in changes for m in c.matches], now)
-        if alerts is not None:
-            write_alerts(conn, [a for c in changes for m in c.matches for a in alerts(c, m)], now)
-        if seen:
-            self._write_seen(conn, source_id, seen, now)
-        for chunk in _chunks(list(forget)):
-            conn.execute(
-                seen_items.delete().where(
-                    seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
-                )
-            )
-        if validators:
-            self._write_validators(conn, validators, now)
-        self._write_state(conn, source_id, now, status=status, error=None, item_count=item_count)
-        counts = Counter(c.change for c in changes)
-        record = PollRecord(
-            source_id,
-            now,
-            status,
-            duration,
-            http_status,
-            new=counts["new"],
-            updated=counts["updated"],
-            unchanged=counts["unchanged"],
-            item_count=item_count,
-        )
-        self._poll_log.write(conn, [record])
+        for poll in polls:
+            if poll.validators and not poll.dry_run:
+                self._remember_validators(dict(poll.validators))
         return changes
 
     def _touch(self, record: PollRecord) -> None:
@@ -538,7 +445,7 @@ class Store:
 
     def _insert_missing_states(self, conn: Connection, touched: dict[str, PollRecord]) -> None:
         have: set[str] = set()
-        for chunk in _chunks(list(touched)):
+        for chunk in chunks(list(touched)):
             have.update(
                 conn.execute(
                     select(source_state.c.source_id).where(source_state.c.source_id.in_(chunk))
@@ -546,7 +453,7 @@ class Store:
             )
         for source_id, record in touched.items():
             if source_id not in have:
-                self._write_state(
+                write_state(
                     conn,
                     source_id,
                     record.started_at,
@@ -632,164 +539,8 @@ class Store:
             self._touched.pop(source_id, None)
         record = PollRecord(source_id, now, "error", duration, http_status, error=error)
         with self._transaction() as conn:
-            self._write_state(conn, source_id, now, status="error", error=error, item_count=None)
+            write_state(conn, source_id, now, status="error", error=error, item_count=None)
             self._poll_log.write(conn, [record])
-
-    def _existing(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(
-                    documents.c.id,
-                    documents.c.source_id,
-                    documents.c.version,
-                    documents.c.content_hash,
-                    documents.c.partial,
-                ).where(documents.c.id.in_(chunk))
-            )
-            found.update({row.id: row for row in rows})
-        return found
-
-    @staticmethod
-    def _earlier_hashes(
-        conn: Connection, docs: list[Document], existing: dict[str, Any], source_id: str
-    ) -> set[tuple[str, str]]:
-        """(document id, content hash) of the stored versions of documents that changed."""
-        changed = [
-            d.id
-            for d in docs
-            if (row := existing.get(d.id)) is not None
-            and row.source_id == source_id
-            and row.content_hash != d.content_hash
-        ]
-        found: set[tuple[str, str]] = set()
-        for chunk in _chunks(changed):
-            rows = conn.execute(
-                select(document_versions.c.document_id, document_versions.c.content_hash).where(
-                    document_versions.c.document_id.in_(chunk)
-                )
-            )
-            found.update((row.document_id, row.content_hash) for row in rows)
-        return found
-
-    @staticmethod
-    def _classify(
-        doc: Document, row: Any, source_id: str, partial: bool, earlier: set[tuple[str, str]]
-    ) -> StoredChange:
-        change: Change
-        if row is None:
-            change, version = "new", 1
-        elif row.source_id != source_id:
-            change, version = "sighting", row.version
-        elif row.content_hash == doc.content_hash:
-            change, version = "unchanged", row.version
-        elif partial and not row.partial:
-            # The article page failed and the feed's text stood in: keep the full text.
-            change, version = "unchanged", row.version
-        elif (doc.id, doc.content_hash) in earlier:
-            # Back to a text the document already had (a reverted edit): not news.
-            change, version = "unchanged", row.version
-        else:
-            change, version = "updated", row.version + 1
-        return StoredChange(document=doc.model_copy(update={"version": version}), change=change)
-
-    def _write_documents(
-        self,
-        conn: Connection,
-        changes: list[StoredChange],
-        source_id: str,
-        now: datetime,
-        partial: Collection[str],
-    ) -> None:
-        new = [c.document for c in changes if c.change == "new"]
-        updated = [c.document for c in changes if c.change == "updated"]
-        touched = [c.document for c in changes if c.change in ("unchanged", "sighting")]
-        if new:
-            conn.execute(
-                documents.insert(),
-                [
-                    {
-                        "id": d.id,
-                        "source_id": source_id,
-                        "url": d.url,
-                        "title": d.title,
-                        "kind": d.kind,
-                        "published_at": d.published_at,
-                        "version": 1,
-                        "content_hash": d.content_hash,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        "partial": d.id in partial,
-                    }
-                    for d in new
-                ],
-            )
-        for d in updated:
-            conn.execute(
-                update(documents)
-                .where(documents.c.id == d.id)
-                .values(
-                    title=d.title,
-                    url=d.url,
-                    kind=d.kind,
-                    published_at=d.published_at,
-                    version=d.version,
-                    content_hash=d.content_hash,
-                    last_seen_at=now,
-                    partial=d.id in partial,
-                )
-            )
-        for chunk in _chunks([d.id for d in touched if d.source_id == source_id]):
-            conn.execute(
-                update(documents).where(documents.c.id.in_(chunk)).values(last_seen_at=now)
-            )
-        if new or updated:
-            conn.execute(
-                document_versions.insert(),
-                [
-                    {
-                        "document_id": d.id,
-                        "version": d.version,
-                        "content_hash": d.content_hash,
-                        "fetched_at": d.fetched_at,
-                        "data": d.model_dump(mode="json"),
-                    }
-                    for d in (*new, *updated)
-                ],
-            )
-            index_documents(conn, [*new, *updated])  # the backtest's word index, in step
-        self._write_sightings(conn, [c.document for c in changes], source_id, now)
-
-    @staticmethod
-    def _version(conn: Connection, doc_id: str, version: int) -> Document | None:
-        row = conn.execute(
-            select(document_versions.c.data).where(
-                document_versions.c.document_id == doc_id, document_versions.c.version == version
-            )
-        ).first()
-        return Document.model_validate(row.data) if row else None
-
-    @staticmethod
-    def _write_matches(conn: Connection, found: list[Match], now: datetime) -> None:
-        if found:
-            conn.execute(
-                matches.insert(),
-                [
-                    {
-                        "rule_id": m.rule_id,
-                        "rule_name": m.rule_name,
-                        "document_id": m.document_id,
-                        "version": m.version,
-                        "field": m.field,
-                        "terms": m.terms,
-                        "snippet": m.snippet,
-                        "highlights": [list(h) for h in m.highlights],
-                        "positions": [list(p) for p in m.positions],
-                        "matched_at": now,
-                    }
-                    for m in found
-                ],
-            )
 
     def matches(
         self, *, document_id: str | None = None, rule_id: str | None = None, limit: int = 100
@@ -817,115 +568,6 @@ class Store:
             )
             for r in rows
         ]
-
-    def _upsert(
-        self,
-        conn: Connection,
-        table: Table,
-        rows: list[dict[str, Any]],
-        keys: list[str],
-        update_columns: list[str],
-    ) -> None:
-        """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
-        if not rows:
-            return
-        insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={column: statement.excluded[column] for column in update_columns},
-        )
-        conn.execute(statement, rows)
-
-    def _write_sightings(
-        self, conn: Connection, docs: list[Document], source_id: str, now: datetime
-    ) -> None:
-        rows = [
-            {
-                "document_id": d.id,
-                "source_id": source_id,
-                "url": d.url,
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
-            for d in docs
-        ]
-        self._upsert(conn, sightings, rows, ["document_id", "source_id"], ["last_seen_at"])
-
-    def _write_seen(
-        self,
-        conn: Connection,
-        source_id: str,
-        seen: Mapping[str, str | SeenItem],
-        now: datetime,
-    ) -> None:
-        items = {k: v if isinstance(v, SeenItem) else SeenItem(v) for k, v in seen.items()}
-        rows = [
-            {
-                "source_id": source_id,
-                "item_key": key,
-                "fingerprint": item.fingerprint,
-                "seen_at": now,
-                "url_id": item.url_id,
-                "by_guid": item.by_guid,
-                "follow_failures": item.failures,
-                "data": item.data,
-            }
-            for key, item in items.items()
-        ]
-        # An entry's identity, once recorded, stays: a caller that does not know it (None)
-        # must not erase it.
-        recorded = [r for r in rows if r["url_id"] is not None]
-        bare = [r for r in rows if r["url_id"] is None]
-        columns = ["fingerprint", "seen_at", "follow_failures", "data"]
-        self._upsert(
-            conn, seen_items, recorded, ["source_id", "item_key"], [*columns, "url_id", "by_guid"]
-        )
-        self._upsert(conn, seen_items, bare, ["source_id", "item_key"], columns)
-
-    def _write_validators(
-        self, conn: Connection, validators: Mapping[str, Validators | None], now: datetime
-    ) -> None:
-        forget = [url_key(url) for url, v in validators.items() if v is None]
-        for chunk in _chunks(forget):
-            conn.execute(http_cache.delete().where(http_cache.c.url_hash.in_(chunk)))
-        rows = [
-            {
-                "url_hash": url_key(url),
-                "url": url,
-                "etag": v.etag,
-                "last_modified": v.last_modified,
-                "updated_at": now,
-            }
-            for url, v in validators.items()
-            if v is not None
-        ]
-        self._upsert(conn, http_cache, rows, ["url_hash"], ["etag", "last_modified", "updated_at"])
-
-    def _write_state(
-        self,
-        conn: Connection,
-        source_id: str,
-        now: datetime,
-        *,
-        status: str,
-        error: str | None,
-        item_count: int | None,
-    ) -> None:
-        failed = status == "error"
-        values: dict[str, Any] = {"last_polled_at": now, "last_status": status, "last_error": error}
-        if failed:
-            values["consecutive_failures"] = source_state.c.consecutive_failures + 1
-        else:
-            values.update(consecutive_failures=0, last_success_at=now)
-            if item_count is not None:
-                values["last_item_count"] = item_count
-        changed = conn.execute(
-            update(source_state).where(source_state.c.source_id == source_id).values(**values)
-        ).rowcount
-        if not changed:
-            values["consecutive_failures"] = 1 if failed else 0
-            conn.execute(source_state.insert().values(source_id=source_id, **values))
 
     # -- reading --------------------------------------------------------------------------
 

@@ -82,10 +82,7 @@ def index_documents(conn: Connection, documents: Sequence[Document]) -> None:
 
 
 def _lexemes(document: Document) -> dict[str, list[str]]:
-    fields = {
-        f: sorted({w[:_MAX_WORD] for w in ws})
-        for f, ws in field_words(document).items()
-    }
+    fields = {f: sorted({w[:_MAX_WORD] for w in ws}) for f, ws in field_words(document).items()}
     size = sum(len(w.encode()) + 8 for ws in fields.values() for w in ws)
     if size > _MAX_TSVECTOR_BYTES:
         return {f: [_ALL] for f in FIELDS}
@@ -118,10 +115,7 @@ def candidates(dialect: str, condition: Condition) -> TextualSelect | None:
     elif dialect == "postgresql":
         if _too_long(condition):
             return None
-        sql = (
-            "SELECT document_id FROM document_text "
-            "WHERE words @@ CAST(:index_query AS tsquery)"
-        )
+        sql = "SELECT document_id FROM document_text WHERE words @@ CAST(:index_query AS tsquery)"
         query = f"{tsquery(condition)} | '{_ALL}'"
     else:  # pragma: no cover - the store supports only these two
         return None
