@@ -473,7 +473,11 @@ async def _process(
             seen[entry.key] = SeenItem(stored.fingerprint, entry.url_id, stored.by_guid)
     docs, partial = _normalize_all(options, found, now, seen, result.item_errors)
     alerts = alert_maker(ctx.rules) if ctx.rules is not None and ctx.alerts else None
-    result.baseline = ctx.baseline and await _db(ctx, _is_new, store, options.id)
+    result.baseline = (
+        ctx.baseline
+        and not store.has_succeeded(options.id, ask=False)
+        and not await _db(ctx, store.has_succeeded, options.id)
+    )
     recent = _recent(now, options.alert_max_age_seconds)
     if result.baseline and alerts is not None:
         alerts = _only_recent(alerts, recent)
@@ -497,12 +501,6 @@ async def _process(
         matched = [c.document for c in result.changes if c.matches]
         result.alerted = sum(1 for d in matched if recent(d))
         result.withheld = len(matched) - result.alerted
-
-
-def _is_new(store: Store, source_id: str) -> bool:
-    """A source that never completed a poll: its first one is a baseline."""
-    state = store.source_state(source_id)
-    return state is None or state.last_success_at is None
 
 
 def _recent(now: datetime, max_age_seconds: int) -> Callable[[Document], bool]:
@@ -561,6 +559,7 @@ async def run_sources(sources: Iterable[SourceOptions], ctx: PollContext) -> lis
     work goes to a writer thread (`PollWriter`) unless `ctx` has one already."""
     sources = list(sources)
     ctx.store.load_validators([s.url for s in sources])  # one query, not one per poll
+    ctx.store.load_succeeded([s.id for s in sources])
     own = ctx.writer is None
     if own:
         ctx = replace(ctx, writer=PollWriter(ctx.store))

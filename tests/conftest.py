@@ -204,4 +204,3 @@ def poll(
 
 def by_source(results: list[PollResult]) -> dict[str, PollResult]:
     return {r.source_id: r for r in results}
-

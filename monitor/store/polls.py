@@ -2,13 +2,17 @@
 and what the web pages read about sources' activity.
 
 Only about the newest POLLS_KEPT rows of each source are kept: a source's older rows are
-deleted (through the (source_id, id) index) at its first write in a process and at every
-PRUNE_EVERY-th after it, so the table stays small however often sources are polled while
-a write costs one INSERT (a batch of 304 polls: one INSERT for all) and rarely a DELETE.
+deleted (through the (source_id, id) index) at every PRUNE_EVERY-th write of a process,
+counted from a random start (so one of a process's first PRUNE_EVERY writes prunes, and a
+source polled once per process — `monitor once` from cron — is pruned at one poll in
+PRUNE_EVERY, ~PRUNE_EVERY rows over POLLS_KEPT on average). The table stays small however
+often sources are polled while a write costs one INSERT (a batch of polls: one INSERT for
+all) and rarely a DELETE.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,7 +63,9 @@ class PollLog:
         fields = PollRecord.__dataclass_fields__
         conn.execute(source_polls.insert(), [{k: getattr(r, k) for k in fields} for r in records])
         for record in records:
-            written = self._writes.get(record.source_id, 0)
+            written = self._writes.get(record.source_id)
+            if written is None:
+                written = random.randrange(PRUNE_EVERY)
             self._writes[record.source_id] = written + 1
             if written % PRUNE_EVERY == 0:
                 _prune(conn, record.source_id)

@@ -131,6 +131,9 @@ class Store:
         # Polls may be recorded from a writer thread (monitor.store.writer) while the event
         # loop's thread records others: the batched timestamps are shared between them.
         self._lock = threading.Lock()
+        # Sources known to have completed a poll (a fact that never reverts): their polls
+        # are no baseline, and asking costs no query.
+        self._succeeded: set[str] = set()
 
     @classmethod
     def open(cls, database_url: str, *, migrate: bool = True) -> Store:
@@ -237,6 +240,30 @@ class Store:
                 for row in rows:
                     found[wanted[row.url_hash]] = Validators(row.etag, row.last_modified)
         self._remember_validators(found)
+
+    def load_succeeded(self, source_ids: Iterable[str]) -> None:
+        """Learn at once which of these sources completed a poll before (a cycle's)."""
+        wanted = [s for s in dict.fromkeys(source_ids) if s not in self._succeeded]
+        with self._transaction() as conn:
+            for chunk in chunks(wanted):
+                self._succeeded.update(
+                    conn.execute(
+                        select(source_state.c.source_id).where(
+                            source_state.c.source_id.in_(chunk),
+                            source_state.c.last_success_at.is_not(None),
+                        )
+                    ).scalars()
+                )
+
+    def has_succeeded(self, source_id: str, *, ask: bool = True) -> bool:
+        """Whether the source ever completed a poll (`ask=False`: from memory only, no
+        query — False then means "not known to")."""
+        if source_id in self._succeeded or not ask:
+            return source_id in self._succeeded
+        state = self.source_state(source_id)
+        if state is not None and state.last_success_at is not None:
+            self._succeeded.add(source_id)
+        return source_id in self._succeeded
 
     def _remember_validators(self, validators: dict[str, Validators | None]) -> None:
         if len(self._validators) + len(validators) > _VALIDATOR_CACHE:
@@ -400,8 +427,10 @@ class Store:
         # Only now that the polls are committed: a cached ETag whose poll was rolled back
         # would make the next poll a 304 and lose that poll's documents.
         for poll in polls:
-            if poll.validators and not poll.dry_run:
-                self._remember_validators(dict(poll.validators))
+            if not poll.dry_run:
+                self._succeeded.add(poll.source_id)
+                if poll.validators:
+                    self._remember_validators(dict(poll.validators))
         return changes
 
     def _touch(self, record: PollRecord) -> None:
