@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -97,8 +97,22 @@ class PollResult:
         """Seconds since the poll began (its duration, once it is over)."""
         return time.perf_counter() - self.started
 
+    # The counts of every change, once `keep_only` dropped some: what `count` says then.
+    counted: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
     def count(self, change: Change) -> int:
+        if self.counted is not None:
+            return self.counted.get(change, 0)
         return sum(1 for c in self.changes if c.change == change)
+
+    def keep_only(self, keep: Callable[[StoredChange], bool]) -> None:
+        """Drop the changes `keep` rejects (a long cycle's report has shown them already);
+        `count` still counts them."""
+        if self.counted is None:
+            self.counted = {}
+            for c in self.changes:
+                self.counted[c.change] = self.counted.get(c.change, 0) + 1
+        self.changes = [c for c in self.changes if keep(c)]
 
     def baseline_note(self) -> str | None:
         """'baseline: 20 stored, 0 alerted' for a new source's first poll, else None."""

@@ -27,32 +27,49 @@ def table(headers: list[str], rows: Iterable[list[str]], widths: list[int | None
     fixed = [
         w if w is not None else max(len(row[i]) for row in every) for i, w in enumerate(widths)
     ]
-    lines = []
-    for cells in every:
-        padded = [_cut(c, w).ljust(w) for c, w in zip(cells[:-1], fixed, strict=False)]
-        lines.append("  ".join([*padded, cells[-1]]).rstrip())
-    return "\n".join(lines)
+    return "\n".join(_line(cells, fixed) for cells in every)
 
 
-def changes_table(results: list[PollResult], *, show: tuple[str, ...] = ("new", "updated")) -> str:
-    """New and updated documents of a poll cycle, one line each."""
-    rows = [
-        [
-            r.source_id,
-            c.change,
-            c.document.kind or "-",
-            _when(c.document.published_at),
-            str(c.document.version),
-            c.document.title,
-        ]
-        for r in results
-        for c in r.changes
+def _line(cells: list[str], widths: list[int]) -> str:
+    padded = [_cut(c, w).ljust(w) for c, w in zip(cells[:-1], widths, strict=False)]
+    return "  ".join([*padded, cells[-1]]).rstrip()
+
+
+_CHANGE_HEADERS = ["SOURCE", "CHANGE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"]
+_CHANGE_WIDTHS = [24, 9, 14, 16, 2]
+_SHOWN = ("new", "updated")
+
+
+def change_lines(result: PollResult, show: tuple[str, ...] = _SHOWN) -> list[str]:
+    """One poll's lines of the changes table (the widths are fixed: a poll's lines can be
+    rendered as it ends, and its documents let go)."""
+    return [
+        _line(
+            [
+                result.source_id,
+                c.change,
+                c.document.kind or "-",
+                _when(c.document.published_at),
+                str(c.document.version),
+                c.document.title,
+            ],
+            _CHANGE_WIDTHS,
+        )
+        for c in result.changes
         if c.change in show
     ]
-    if not rows:
+
+
+def changes_report(lines: list[str]) -> str:
+    """The changes table of these lines (`change_lines`)."""
+    if not lines:
         return "No new or updated documents."
-    headers = ["SOURCE", "CHANGE", "KIND", "PUBLISHED (UTC)", "V", "TITLE"]
-    return table(headers, rows, [24, 9, 14, 16, 2])
+    return "\n".join([_line(_CHANGE_HEADERS, _CHANGE_WIDTHS), *lines])
+
+
+def changes_table(results: list[PollResult], *, show: tuple[str, ...] = _SHOWN) -> str:
+    """New and updated documents of a poll cycle, one line each."""
+    return changes_report([line for r in results for line in change_lines(r, show)])
 
 
 def summary_table(results: list[PollResult]) -> str:

@@ -184,6 +184,7 @@ def poll(
     dry_run: bool = False,
     rules: RuleSet | None = None,
     baseline: bool = False,
+    lean_results: bool = False,
 ) -> list[PollResult]:
     """One poll cycle, through the loopback server when `rewrite_to` is given.
 
@@ -195,7 +196,12 @@ def poll(
         transport = RewriteTransport(rewrite_to.base_url) if rewrite_to else None
         async with Fetcher(settings, transport=transport) as fetcher:
             ctx = PollContext(
-                fetcher=fetcher, store=store, dry_run=dry_run, rules=rules, baseline=baseline
+                fetcher=fetcher,
+                store=store,
+                dry_run=dry_run,
+                rules=rules,
+                baseline=baseline,
+                lean_results=lean_results,
             )
             return await run_sources(sources, ctx)
 

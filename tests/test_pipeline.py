@@ -49,6 +49,27 @@ def test_first_poll_stores_every_release_once(
     assert store.document(note.id) is not None and store.document(note.id).version == 1  # type: ignore[union-attr]
 
 
+def test_lean_results_keep_what_the_report_shows_and_the_store_keeps_the_text(
+    production_server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    # `monitor once` holds a cycle's results for its report: 20,000 new documents must
+    # not mean 20,000 texts in memory.
+    results = poll(
+        shipped_sources(), store, settings, rewrite_to=production_server, lean_results=True
+    )
+    new = [c.document for r in results for c in r.changes if c.change == "new"]
+    assert len(new) == 9
+    for brief in new:
+        assert brief.title and brief.url and brief.version == 1 and brief.body == ""
+        stored = store.document(brief.id)
+        assert stored is not None and stored.body and stored.title == brief.title
+        assert (stored.url, stored.kind, stored.published_at) == (
+            brief.url,
+            brief.kind,
+            brief.published_at,
+        )
+
+
 def test_second_poll_is_conditional_and_stores_nothing(
     production_server: FixtureServer, store: Store, settings: Settings
 ) -> None:

@@ -259,8 +259,15 @@ def _info_lines(state: State, config: Config) -> list[str]:
 def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
     """Poll every source once, print new and updated documents, exit (1 if a source failed)."""
     from monitor.fetch import Fetcher
+    from monitor.models import PollResult
     from monitor.pipeline import PollContext, run_sources
-    from monitor.report import changes_table, deliveries_table, matches_report, summary_table
+    from monitor.report import (
+        change_lines,
+        changes_report,
+        deliveries_table,
+        matches_report,
+        summary_table,
+    )
 
     config = state.config()
     if config.off_warning():
@@ -271,7 +278,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
         config.rules.with_frequencies(word_frequencies(store.sample_documents())), store
     )
 
-    async def poll() -> list[Any]:
+    async def poll() -> list[PollResult]:
         async with Fetcher(state.settings, hosts=config.sources.host_policies()) as fetcher:
             ctx = PollContext(
                 fetcher=fetcher,
@@ -281,7 +288,15 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
                 rules=rules,
                 lean_results=True,  # the report shows titles and links, not texts
             )
-            return await run_sources(sources, ctx)
+            return await run_sources(sources, ctx, on_result=shown)
+
+    # Each poll's lines of the report are rendered as it ends and its documents let go
+    # (all but those that matched): 20,000 new documents are 20,000 short lines in memory.
+    lines: dict[int, list[str]] = {}
+
+    def shown(result: PollResult) -> None:
+        lines[id(result)] = change_lines(result)
+        result.keep_only(lambda change: bool(change.matches))
 
     workers = state.settings.parse_workers
     executor = ProcessPoolExecutor(workers) if workers else None
@@ -294,7 +309,7 @@ def once(state: State, dry_run: bool, source_ids: tuple[str, ...]) -> None:
 
     backlog = None if dry_run else deliver_backlog(store, config, state.settings)
     deliveries = backlog.deliveries if backlog else []
-    click.echo(changes_table(results))
+    click.echo(changes_report([line for r in results for line in lines.get(id(r), [])]))
     click.echo("")
     click.echo(summary_table(results))
     click.echo("")

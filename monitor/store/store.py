@@ -15,12 +15,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     bindparam,
     create_engine,
     event,
@@ -278,20 +280,9 @@ class Store:
         """What is stored for each feed item key this source has seen."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, SeenItem] = {}
-        columns = (
-            seen_items.c.item_key,
-            seen_items.c.fingerprint,
-            seen_items.c.url_id,
-            seen_items.c.by_guid,
-            seen_items.c.follow_failures,
-        )
         with self._transaction() as conn:
             for chunk in chunks(wanted):
-                rows = conn.execute(
-                    select(*columns).where(
-                        seen_items.c.source_id == source_id, seen_items.c.item_key.in_(chunk)
-                    )
-                )
+                rows = conn.execute(_seen_query(), {"source_id": source_id, "keys": chunk})
                 found.update(
                     {
                         r.item_key: SeenItem(
@@ -333,13 +324,7 @@ class Store:
         found: dict[str, str] = {}
         with self._transaction() as conn:
             for chunk in chunks(wanted):
-                rows = conn.execute(
-                    select(seen_items.c.url_id, seen_items.c.item_key).where(
-                        seen_items.c.source_id == source_id,
-                        seen_items.c.url_id.in_(chunk),
-                        seen_items.c.by_guid.is_(False),
-                    )
-                )
+                rows = conn.execute(_claims_query(), {"source_id": source_id, "ids": chunk})
                 found.update({row.url_id: row.item_key for row in rows})
         return found
 
@@ -782,3 +767,29 @@ class Store:
         if isinstance(value, str):  # SQLite hands back the aggregate as text
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+
+# Statements of every poll, built once (building one costs more than running it).
+
+
+@cache
+def _seen_query() -> Select[Any]:
+    return select(
+        seen_items.c.item_key,
+        seen_items.c.fingerprint,
+        seen_items.c.url_id,
+        seen_items.c.by_guid,
+        seen_items.c.follow_failures,
+    ).where(
+        seen_items.c.source_id == bindparam("source_id"),
+        seen_items.c.item_key.in_(bindparam("keys", expanding=True)),
+    )
+
+
+@cache
+def _claims_query() -> Select[Any]:
+    return select(seen_items.c.url_id, seen_items.c.item_key).where(
+        seen_items.c.source_id == bindparam("source_id"),
+        seen_items.c.url_id.in_(bindparam("ids", expanding=True)),
+        seen_items.c.by_guid.is_(False),
+    )
