@@ -4,8 +4,7 @@ nothing until their addresses are set, and `monitor once` drains a backlog.
 
 Commands run through the entry function in this process (tests/inprocess.py); `monitor run`,
 a missing driver and alembic's start-up logs in a real `python -m monitor` subprocess; or
-through click's CliRunner
-where the test needs to look inside (a patched time budget).
+through click's CliRunner where the test needs to look inside (a patched time budget).
 """
 
 from __future__ import annotations
