@@ -12,6 +12,7 @@ import contextlib
 import logging
 import subprocess
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -25,11 +26,11 @@ _CONFIGURED = ("", "httpx", "httpcore", "apscheduler.executors", "apscheduler.sc
 
 
 def run_monitor(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+    *args: str, env: Mapping[str, str | None] | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
-    """`monitor ARGS` with `env` added to the environment, in `cwd`; as `subprocess.run`
-    would return it (text, captured). An exception the command lets escape is printed to
-    stderr as a traceback, with exit code 1, as Python would."""
+    """`monitor ARGS` with `env` added to the environment (None: removed), in `cwd`, as
+    `subprocess.run` would return it (text, captured). An exception the command lets escape
+    is printed to stderr as a traceback, with exit code 1, as Python would."""
     loggers = [logging.getLogger(name) for name in _CONFIGURED]
     saved = [(logger, logger.level, logger.handlers[:]) for logger in loggers]
     try:
