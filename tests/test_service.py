@@ -39,6 +39,15 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def monitor_run(floor: int | None = None) -> list[str]:
+    """The `monitor run` command line; `floor` lowers the floor of a source's `every` (10 s)
+    in that process, so that a test of several polls of a loopback server takes seconds."""
+    if floor is None:
+        return [sys.executable, "-m", "monitor", "run"]
+    lowered = f"import monitor.sources.base as base\nbase.MIN_INTERVAL_SECONDS = {floor}\n"
+    return [sys.executable, "-c", f"{lowered}from monitor.cli import main\nmain()", "run"]
+
+
 def metric(port: int, line_start: str) -> float:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     for line in text.splitlines():
@@ -83,7 +92,7 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
     }
     log = (tmp_path / "service.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
+        monitor_run(floor=1),  # yonhap, added later, is polled every second
         env=env,
         cwd=ROOT,
         stdout=log,
@@ -112,7 +121,7 @@ def test_service_polls_alerts_reloads_and_stops_cleanly(
             rules + "  - {id: sanctions, name: Sanctions, query: 'new sanctions', notify: [hook]}\n"
         )
         (config / "sources.yaml").write_text(
-            sources + f"  - {{id: yonhap, type: rss, url: '{server.url('/yonhap')}', every: 10s, "
+            sources + f"  - {{id: yonhap, type: rss, url: '{server.url('/yonhap')}', every: 1s, "
             "alert_max_age: 36500d}\n"
         )
         wait_for(
@@ -225,15 +234,9 @@ class GrowingFeed:
 def running_service(
     tmp_path: Path, config: Path, *, floor: int | None = None, **env: str
 ) -> Iterator[int]:
-    """`monitor run` as a subprocess; yields its HTTP port once /healthz answers.
-
-    `floor` lowers the floor of a source's `every` (10 s) in that process, so that a test of
-    what happens over several polls of a loopback server takes seconds, not minutes.
-    """
-    command = [sys.executable, "-m", "monitor", "run"]
-    if floor is not None:
-        lowered = f"import monitor.sources.base as base\nbase.MIN_INTERVAL_SECONDS = {floor}\n"
-        command = [sys.executable, "-c", f"{lowered}from monitor.cli import main\nmain()", "run"]
+    """`monitor run` (see `monitor_run`) as a subprocess; yields its HTTP port once /healthz
+    answers."""
+    command = monitor_run(floor)
     port = free_port()
     full_env = {
         **os.environ,
