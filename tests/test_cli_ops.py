@@ -41,7 +41,7 @@ from monitor.store import SourceState, Store
 from tests.alerts.conftest import Hook, free_port, queue
 from tests.conftest import CONFIG, FIXTURES, ROOT, fast_settings
 from tests.inprocess import run_monitor
-from tests.test_service import wait_for
+from tests.test_service import monitor_run, wait_for
 
 DEEP_NOT = "NOT " * 5000 + "biegun"
 
@@ -349,11 +349,14 @@ def stalled(server: FixtureServer) -> Iterator[Stalled]:
     feed.release.set()
 
 
-def start(tmp_path: Path, config: Path, **env: str) -> tuple[subprocess.Popen[str], int]:
+def start(
+    tmp_path: Path, config: Path, *, floor: int | None = None, **env: str
+) -> tuple[subprocess.Popen[str], int]:
+    """`monitor run` (`floor`: see tests.test_service.monitor_run); (process, HTTP port)."""
     port = free_port()
     with (tmp_path / "service.log").open("w") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"],
+            monitor_run(floor),
             env={
                 **os.environ,
                 "MONITOR_CONFIG_DIR": str(config),
@@ -405,14 +408,15 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     server.routes["/hook"] = hook
     config = tmp_path / "config"
     config.mkdir()
-    (config / "sources.yaml").write_text(loopback_sources(server).replace("'}", "', every: 10s}"))
+    # Polled every 2 s (the floor lowered in this `monitor run`): the second poll comes soon.
+    (config / "sources.yaml").write_text(loopback_sources(server).replace("'}", "', every: 2s}"))
     (config / "rules.yaml").write_text(
         "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [desk-hook]}\n"
     )
     (config / "channels.yaml").write_text(
         f"channels:\n  desk-hook: {{type: webhook, url: '{server.url('/hook')}'}}\n"
     )
-    process, port = start(tmp_path, config, MONITOR_LOG_FORMAT="json")
+    process, port = start(tmp_path, config, floor=2, MONITOR_LOG_FORMAT="json")
     try:
 
         def polled_twice() -> bool:  # ok, then not modified (or ok again)
