@@ -379,10 +379,11 @@ def test_shutdown_with_a_poll_in_flight_logs_one_line(
 ) -> None:
     config = tmp_path / "config"
     config.mkdir()
+    # Every second (the floor lowered in this `monitor run`): the first poll starts at once.
     (config / "sources.yaml").write_text(
-        f"sources:\n  - {{id: slow-feed, type: rss, url: '{server.url('/slow')}'}}\n"
+        f"sources:\n  - {{id: slow-feed, type: rss, url: '{server.url('/slow')}', every: 1s}}\n"
     )
-    process, _ = start(tmp_path, config, MONITOR_SHUTDOWN_GRACE="0.5")
+    process, _ = start(tmp_path, config, floor=1, MONITOR_SHUTDOWN_GRACE="0.5")
     try:
         assert stalled.asked.wait(30), "the poll never started"
         process.send_signal(signal.SIGTERM)
