@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,10 +150,20 @@ def _pg_available() -> bool:
         return False
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per worker (by `Store.open`, as any other); the
+    `store` fixture starts from a copy of it instead of running every migration again."""
+    path = tmp_path_factory.mktemp("template") / "monitor.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A migrated store on every backend (PostgreSQL where a server answers)."""
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "monitor.db")
         store = Store.open(f"sqlite:///{tmp_path}/monitor.db")
         yield store
         store.close()
@@ -204,4 +215,3 @@ def poll(
 
 def by_source(results: list[PollResult]) -> dict[str, PollResult]:
     return {r.source_id: r for r in results}
-
