@@ -53,31 +53,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 _WIDE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package|session)[\"']")
+_GROUP_MARK = re.compile(r"^pytestmark = .*pytest\.mark\.xdist_group\([\"']([\w-]+)[\"']\)", re.M)
 
 
-def _kept_together(tests: Path) -> set[str]:
-    """Node id paths run whole on one worker: test modules that define a module- (class-,
-    package-, session-) scoped fixture, and folders whose conftest.py does (tests/browser:
-    one Chromium and one `monitor run`). The top conftest's fixtures are per worker anyway."""
+def _kept_together(tests: Path) -> dict[str, str]:
+    """Node id paths run whole on one worker, each with its work unit: test modules that
+    define a module- (class-, package-, session-) scoped fixture, and folders whose
+    conftest.py does (tests/browser: one Chromium and one `monitor run`), each its own unit;
+    test modules marked `pytestmark = pytest.mark.xdist_group("NAME")`, one unit per NAME.
+    The top conftest's fixtures are per worker anyway."""
     root = tests.parent
-    kept = set()
+    kept = {}
     for path in tests.rglob("*.py"):
         if path.name == "conftest.py" and path.parent == tests:
             continue
         if not (path.name.startswith("test_") or path.name == "conftest.py"):
             continue
-        if _WIDE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace")):
-            target = path.parent if path.name == "conftest.py" else path
-            kept.add(target.relative_to(root).as_posix())
+        text = path.read_text(encoding="utf-8", errors="replace")
+        target = (path.parent if path.name == "conftest.py" else path).relative_to(root)
+        group = _GROUP_MARK.search(text)
+        if group:
+            kept[target.as_posix()] = f"group:{group[1]}"
+        elif _WIDE_FIXTURE.search(text):
+            kept[target.as_posix()] = target.as_posix()
     return kept
 
 
-def _unit(nodeid: str, kept: set[str]) -> str:
-    """The work unit of a test: the kept module or folder it is in, or itself."""
+def _unit(nodeid: str, kept: dict[str, str]) -> str:
+    """The work unit of a test: that of the kept module or folder it is in, or itself."""
     path = nodeid.split("::", 1)[0]
     for candidate in [path, *(p.as_posix() for p in Path(path).parents)]:
         if candidate in kept:
-            return candidate
+            return kept[candidate]
     return nodeid
 
 
