@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,31 +53,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 _WIDE_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package|session)[\"']")
+_GROUP_MARK = re.compile(r"^pytestmark = .*pytest\.mark\.xdist_group\([\"']([\w-]+)[\"']\)", re.M)
 
 
-def _kept_together(tests: Path) -> set[str]:
-    """Node id paths run whole on one worker: test modules that define a module- (class-,
-    package-, session-) scoped fixture, and folders whose conftest.py does (tests/browser:
-    one Chromium and one `monitor run`). The top conftest's fixtures are per worker anyway."""
+def _kept_together(tests: Path) -> dict[str, str]:
+    """Node id paths run whole on one worker, each with its work unit: test modules that
+    define a module- (class-, package-, session-) scoped fixture, and folders whose
+    conftest.py does (tests/browser: one Chromium and one `monitor run`), each its own unit;
+    test modules marked `pytestmark = pytest.mark.xdist_group("NAME")`, one unit per NAME.
+    The top conftest's fixtures are per worker anyway."""
     root = tests.parent
-    kept = set()
+    kept = {}
     for path in tests.rglob("*.py"):
         if path.name == "conftest.py" and path.parent == tests:
             continue
         if not (path.name.startswith("test_") or path.name == "conftest.py"):
             continue
-        if _WIDE_FIXTURE.search(path.read_text(encoding="utf-8", errors="replace")):
-            target = path.parent if path.name == "conftest.py" else path
-            kept.add(target.relative_to(root).as_posix())
+        text = path.read_text(encoding="utf-8", errors="replace")
+        target = (path.parent if path.name == "conftest.py" else path).relative_to(root)
+        group = _GROUP_MARK.search(text)
+        if group:
+            kept[target.as_posix()] = f"group:{group[1]}"
+        elif _WIDE_FIXTURE.search(text):
+            kept[target.as_posix()] = target.as_posix()
     return kept
 
 
-def _unit(nodeid: str, kept: set[str]) -> str:
-    """The work unit of a test: the kept module or folder it is in, or itself."""
+def _unit(nodeid: str, kept: dict[str, str]) -> str:
+    """The work unit of a test: that of the kept module or folder it is in, or itself."""
     path = nodeid.split("::", 1)[0]
     for candidate in [path, *(p.as_posix() for p in Path(path).parents)]:
         if candidate in kept:
-            return candidate
+            return kept[candidate]
     return nodeid
 
 
@@ -138,6 +148,7 @@ def server() -> Iterator[FixtureServer]:
         yield server
 
 
+@functools.cache
 def _pg_available() -> bool:
     try:
         engine = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 2})
@@ -149,26 +160,80 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated store on every backend (PostgreSQL where a server answers)."""
-    if request.param == "sqlite":
-        store = Store.open(f"sqlite:///{tmp_path}/monitor.db")
-        yield store
-        store.close()
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per worker (by `Store.open`, as any other); the
+    `store` fixture starts from a copy of it instead of running every migration again."""
+    path = tmp_path_factory.mktemp("template") / "monitor.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
+@dataclass
+class PgSchema:
+    """A PostgreSQL schema migrated once per worker (by `Store.open`, as any other), emptied
+    before each test that uses it: deleting a few rows takes ~0.05 s, creating and migrating
+    a schema ~0.5 s."""
+
+    name: str
+    admin: sqlalchemy.Engine
+    tables: list[sqlalchemy.Table]  # children first
+    sequences: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"{PG_URL}?options=-csearch_path%3D{self.name}"
+
+    def empty(self) -> None:
+        """Every table empty (but the migration history), every id sequence back at 1."""
+        with self.admin.begin() as conn:
+            conn.execute(sqlalchemy.text("SET LOCAL lock_timeout = '10s'"))  # not a hang
+            for table in self.tables:
+                conn.execute(table.delete())
+            for sequence in self.sequences:
+                conn.execute(sqlalchemy.text(f'ALTER SEQUENCE "{self.name}"."{sequence}" RESTART'))
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[PgSchema]:
     if not _pg_available():
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(PG_URL)
     with admin.begin() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
-    store = Store.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        schema = PgSchema(name, admin, [], [])
+        Store.open(schema.url).close()
+        metadata = sqlalchemy.MetaData(schema=name)
+        metadata.reflect(admin)
+        schema.tables = [t for t in reversed(metadata.sorted_tables) if t.name != "alembic_version"]
+        with admin.connect() as conn:
+            schema.sequences = list(
+                conn.execute(
+                    sqlalchemy.text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
+                    {"s": name},
+                ).scalars()
+            )
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty store on every backend (PostgreSQL where a server answers)."""
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "monitor.db")
+        store = Store.open(f"sqlite:///{tmp_path}/monitor.db")
+    else:
+        schema: PgSchema = request.getfixturevalue("pg_schema")
+        schema.empty()
+        store = Store.open(schema.url)
     yield store
     store.close()
-    with admin.begin() as conn:
-        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def shipped_sources() -> list[SourceOptions]:

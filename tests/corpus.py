@@ -5,10 +5,14 @@ Tests that read it skip with a message when it is absent (a user's clone has non
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import feedparser
 import pytest
 
 from monitor.models import Document, RawItem
@@ -32,6 +36,25 @@ def corpus_files(folder: str, pattern: str = "*") -> list[Path]:
     if not files:
         pytest.skip(f"corpus folder {folder} has no {pattern} files")
     return files
+
+
+@functools.cache
+def _raw_feedparser(path: Path) -> tuple[Any, tuple[warnings.WarningMessage, ...]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parsed = feedparser.parse(path.read_bytes())
+    return parsed, tuple(caught)
+
+
+def raw_feedparser(path: Path) -> Any:
+    """Raw feedparser's reading of a corpus file (`feedparser.parse(its bytes)`), parsed once
+    per process: tests/test_corpus.py and tests/sources/test_linkless_corpus.py (one worker:
+    their `xdist_group`) read the same ~800 files. The warnings it gave are given again at
+    every call, as if it had parsed again. Read it, never change it."""
+    parsed, caught = _raw_feedparser(path)
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return parsed
 
 
 def parse_feed(path: Path, **options: object) -> list[RawItem]:

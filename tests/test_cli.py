@@ -1,4 +1,5 @@
-"""The `monitor` command as a user runs it: a real subprocess, real files, real server."""
+"""The `monitor` command as a user runs it: real files, a real server; through its entry
+function in this process (tests/inprocess.py), or as a real subprocess where marked."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import pytest
 
 from monitor.fixture_server import FixtureServer, Route
 from tests.conftest import FIXTURES, ROOT, SHIPPED_CHANNELS_ENV
+from tests.inprocess import run_monitor
 
 
 def monitor(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, process: bool = False
 ) -> subprocess.CompletedProcess[str]:
+    """`monitor ARGS`; in a new `python -m monitor` process if `process`."""
+    if not process:
+        return run_monitor(*args, env={**SHIPPED_CHANNELS_ENV, **(env or {})}, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         capture_output=True,
@@ -29,7 +34,7 @@ def monitor(
 
 @pytest.mark.slow
 def test_demo_runs_offline_and_shows_both_polls(tmp_path: Path) -> None:
-    result = monitor("--config-dir", str(ROOT / "config"), "demo", cwd=tmp_path)
+    result = monitor("--config-dir", str(ROOT / "config"), "demo", cwd=tmp_path, process=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "U.S.-ROK Working Group" in out and "Media Note" in out
@@ -47,7 +52,7 @@ def test_demo_runs_offline_and_shows_both_polls(tmp_path: Path) -> None:
 
 
 def test_check_passes_on_shipped_config() -> None:
-    result = monitor("check")
+    result = monitor("check", process=True)
     assert result.returncode == 0 and result.stdout.startswith("OK: 5 sources")
 
 

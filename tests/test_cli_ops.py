@@ -2,8 +2,9 @@
 would, shutdown and logs stay quiet, `.env` feeds channels.yaml, the shipped channels queue
 nothing until their addresses are set, and `monitor once` drains a backlog.
 
-Commands run as ops run them: `python -m monitor` in a subprocess, or click's CliRunner
-where the test needs to look inside (a patched time budget).
+Commands run through the entry function in this process (tests/inprocess.py); `monitor run`,
+a missing driver and alembic's start-up logs in a real `python -m monitor` subprocess; or
+through click's CliRunner where the test needs to look inside (a patched time budget).
 """
 
 from __future__ import annotations
@@ -39,15 +40,23 @@ from monitor.settings import Settings
 from monitor.store import SourceState, Store
 from tests.alerts.conftest import Hook, free_port, queue
 from tests.conftest import CONFIG, FIXTURES, ROOT, fast_settings
-from tests.test_service import wait_for
+from tests.inprocess import run_monitor
+from tests.test_service import monitor_run, wait_for
 
 DEEP_NOT = "NOT " * 5000 + "biegun"
 
 
 def monitor(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, pre: str = ""
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    pre: str = "",
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """`monitor ARGS` in a subprocess; `pre` is Python run first (e.g. to hide a package)."""
+    """`monitor ARGS`, in a subprocess if `process` or `pre` (Python run first, e.g. to hide
+    a package)."""
+    if not (process or pre):
+        return run_monitor(*args, env={"MONITOR_LOG_LEVEL": "WARNING", **(env or {})}, cwd=cwd)
     command = [sys.executable, "-m", "monitor", *args]
     if pre:
         command = [sys.executable, "-c", f"{pre}\nfrom monitor.cli import main\nmain()", *args]
@@ -187,6 +196,7 @@ def test_http_port_in_use_is_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         result = monitor(
             "run",
+            process=True,
             env={
                 "MONITOR_CONFIG_DIR": str(copy_config(tmp_path)),
                 "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
@@ -275,7 +285,7 @@ def test_check_refuses_an_ops_channel_that_run_refuses(tmp_path: Path) -> None:
     )
     checked = monitor("--config-dir", str(config), "check", env=env)
     assert checked.returncode == 1 and one_line(checked) == expected
-    ran = monitor("--config-dir", str(config), "run", env=env)
+    ran = monitor("--config-dir", str(config), "run", env=env, process=True)
     assert ran.returncode == 1 and one_line(ran).endswith(expected)
     env["MONITOR_OPS_CHANNEL"] = "ops-webhook"
     assert monitor("--config-dir", str(config), "check", env=env).returncode == 0
@@ -339,11 +349,14 @@ def stalled(server: FixtureServer) -> Iterator[Stalled]:
     feed.release.set()
 
 
-def start(tmp_path: Path, config: Path, **env: str) -> tuple[subprocess.Popen[str], int]:
+def start(
+    tmp_path: Path, config: Path, *, floor: int | None = None, **env: str
+) -> tuple[subprocess.Popen[str], int]:
+    """`monitor run` (`floor`: see tests.test_service.monitor_run); (process, HTTP port)."""
     port = free_port()
     with (tmp_path / "service.log").open("w") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"],
+            monitor_run(floor),
             env={
                 **os.environ,
                 "MONITOR_CONFIG_DIR": str(config),
@@ -366,10 +379,11 @@ def test_shutdown_with_a_poll_in_flight_logs_one_line(
 ) -> None:
     config = tmp_path / "config"
     config.mkdir()
+    # Every second (the floor lowered in this `monitor run`): the first poll starts at once.
     (config / "sources.yaml").write_text(
-        f"sources:\n  - {{id: slow-feed, type: rss, url: '{server.url('/slow')}'}}\n"
+        f"sources:\n  - {{id: slow-feed, type: rss, url: '{server.url('/slow')}', every: 1s}}\n"
     )
-    process, _ = start(tmp_path, config, MONITOR_SHUTDOWN_GRACE="0.5")
+    process, _ = start(tmp_path, config, floor=1, MONITOR_SHUTDOWN_GRACE="0.5")
     try:
         assert stalled.asked.wait(30), "the poll never started"
         process.send_signal(signal.SIGTERM)
@@ -395,14 +409,15 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
     server.routes["/hook"] = hook
     config = tmp_path / "config"
     config.mkdir()
-    (config / "sources.yaml").write_text(loopback_sources(server).replace("'}", "', every: 10s}"))
+    # Polled every 2 s (the floor lowered in this `monitor run`): the second poll comes soon.
+    (config / "sources.yaml").write_text(loopback_sources(server).replace("'}", "', every: 2s}"))
     (config / "rules.yaml").write_text(
         "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [desk-hook]}\n"
     )
     (config / "channels.yaml").write_text(
         f"channels:\n  desk-hook: {{type: webhook, url: '{server.url('/hook')}'}}\n"
     )
-    process, port = start(tmp_path, config, MONITOR_LOG_FORMAT="json")
+    process, port = start(tmp_path, config, floor=2, MONITOR_LOG_FORMAT="json")
     try:
 
         def polled_twice() -> bool:  # ok, then not modified (or ok again)
@@ -447,13 +462,18 @@ def test_json_logs_are_quiet_by_default_and_name_source_rule_and_channel(
 @pytest.mark.slow
 def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
     result = monitor(
-        "-v", "db", "upgrade", env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+        "-v",
+        "db",
+        "upgrade",
+        process=True,
+        env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"},
     )
     assert "Running upgrade" not in result.stderr  # MONITOR_LOG_LEVEL=WARNING (monitor())
     result = monitor(
         "-v",
         "db",
         "upgrade",
+        process=True,  # alembic logs "setup plugin" once per process
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", "MONITOR_LOG_LEVEL": "INFO"},
     )
     # README: Alembic's lines, a screenful of "Running upgrade" included, show at DEBUG only.
@@ -463,6 +483,7 @@ def test_debug_level_shows_unchanged_polls_and_alembic(tmp_path: Path) -> None:
         "-v",
         "db",
         "upgrade",
+        process=True,  # alembic logs "setup plugin" once per process
         env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/o.db", "MONITOR_LOG_LEVEL": "debug"},
     )
     assert "DEBUG alembic.runtime.plugins: setup plugin" in result.stderr

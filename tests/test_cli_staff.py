@@ -7,6 +7,7 @@ click's runner) and checks what they read and the exit code.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from click.testing import CliRunner, Result
 from monitor.cli import main
 from monitor.store import Store
 from tests.conftest import CONFIG, FIXTURES, ROOT, SHIPPED_CHANNELS_ENV
+from tests.inprocess import run_monitor
 
 CLASS_NAMES = ("MonitorError", "ConfigError", "QuerySyntaxError", "StoreError", "Traceback")
 
@@ -35,13 +37,8 @@ def no_class_names(result: Result) -> bool:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """`monitor demo` run once in a fresh folder: (that folder, what it printed)."""
     folder = tmp_path_factory.mktemp("demo")
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "--config-dir", str(CONFIG), "demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=folder,
-    )
+    # In this process (tests/test_cli.py runs the demo as a real process).
+    result = run_monitor("--config-dir", str(CONFIG), "demo", cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder, result.stdout
 
@@ -75,13 +72,17 @@ def test_demo_keeps_its_database_and_says_how_to_try_rules(demo: tuple[Path, str
     assert "monitor rules test biegun" in out
     assert "monitor web                  # the web pages on http://127.0.0.1:8080/" in out
     # What it says works, from the same folder.
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "--config-dir", str(CONFIG), "rules", "test", "biegun"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_monitor(
+        "--config-dir",
+        str(CONFIG),
+        "rules",
+        "test",
+        "biegun",
         cwd=folder,
-        env={**_clean_env(), "MONITOR_DATABASE_URL": "sqlite:///data/demo/monitor.db"},
+        env={
+            **{name: None for name in os.environ if name.startswith("MONITOR_")},
+            "MONITOR_DATABASE_URL": "sqlite:///data/demo/monitor.db",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "U.S.-ROK Working Group" in result.stdout

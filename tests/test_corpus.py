@@ -33,9 +33,10 @@ from monitor.errors import ParseError
 from monitor.normalize import normalize
 from monitor.sources.rss import RssOptions, RssSource
 from monitor.store import Store
+from tests.corpus import raw_feedparser
 
 # The corpus is ingested once per run (module-scoped fixture): ~25 s, started first.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("corpus")]
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MONITOR_CORPUS") or ROOT.parent / "shared" / "corpus")
@@ -140,7 +141,7 @@ def ingest(path: Path, source_id: str, store: Store, agreement: Agreement) -> Fe
     """One corpus file through parse → normalise → record_poll, as a poll would do it;
     what the store kept of each entry goes on `agreement`, beside raw feedparser's reading."""
     content = path.read_bytes()
-    seen = feedparser.parse(content).get("entries", [])
+    seen = raw_feedparser(path).get("entries", [])
     row = FeedRow(
         path=str(path.relative_to(CORPUS)),
         entries=len({entry_identity(e) for e in seen}),

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from monitor.alerts.webhook import WebhookOptions
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from tests.conftest import CONFIG
+from tests.inprocess import run_monitor
 
 
 def config_dir(tmp_path: Path, channels: str, rules: str | None = None) -> Path:
@@ -170,14 +168,8 @@ def test_a_webhook_secret_variable_that_is_not_set_is_an_error(
 def test_monitor_check_reports_an_unset_webhook_secret(tmp_path: Path) -> None:
     rules = "rules:\n  - {id: r, name: R, query: biegun, notify: [hook]}\n"
     directory = config_dir(tmp_path, SIGNED, rules)
-    env = {k: v for k, v in os.environ.items() if k != "DESK_HOOK_SECRET"}
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "--config-dir", str(directory), "check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
+    result = run_monitor(
+        "--config-dir", str(directory), "check", env={"DESK_HOOK_SECRET": None}, cwd=tmp_path
     )
     assert result.returncode == 1
     assert (

@@ -157,24 +157,18 @@ def test_webhook_400_is_dead_at_once_then_retried_by_hand(
     tmp_path: Path,
     production_server: FixtureServer,
 ) -> None:
-    import os
     import subprocess
-    import sys
+
+    from tests.inprocess import run_monitor
 
     hook = Hook(statuses=[400, 200])
     desk = hook_desk(tmp_path, production_server, hook)
     [delivery] = desk.deliver()
     assert delivery.status == "dead" and "HTTP 400" in delivery.outcome.error  # type: ignore[union-attr]
-    env = {**os.environ, "MONITOR_DATABASE_URL": desk.settings.database_url}
+    env = {"MONITOR_DATABASE_URL": desk.settings.database_url}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "monitor", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        return run_monitor(*args, env=env)
 
     failed = cli("alerts", "--failed")
     assert "dead" in failed.stdout and "webhook answered HTTP 400" in failed.stdout

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pytest
 from monitor.fixture_server import FixtureServer, Route
 from tests.alerts.conftest import Hook, free_port
 from tests.conftest import FIXTURES, ROOT
+from tests.test_service import monitor_run
 
 TOKEN = "browser-test-token-5d1c"
 # Survives normalisation as text (a lone "<img" with no ">" is not a tag to the normaliser),
@@ -165,8 +165,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "sources:\n"
         f"  - {{id: state, type: rss, url: '{feeds.url('/state')}', every: 1h, "
         "alert_max_age: 36500d}\n"
+        # 10 s, longer than httpx keeps an idle connection: the poll after the flaky server
+        # stops opens a new one (every 2 s, a kept-alive connection was still answered).
         f"  - {{id: yonhap, type: rss, url: '{flaky.url('/yonhap')}', every: 10s}}\n"
-        f"  - {{id: changing, type: rss, url: '{feeds.url('/changing')}', every: 10s}}\n"
+        f"  - {{id: changing, type: rss, url: '{feeds.url('/changing')}', every: 2s}}\n"
         f"  - {{id: hostile, type: rss, url: '{feeds.url('/hostile')}', every: 1h, "
         "alert_max_age: 36500d}\n"
     )
@@ -189,7 +191,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     }
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"],
+            # `changing` is polled every 2 s (the floor of `every` lowered in this process):
+            # its new version shows within seconds.
+            monitor_run(floor=2),
             env=env,
             cwd=ROOT,
             stdout=out,

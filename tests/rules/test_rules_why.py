@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import CONFIG, ROOT
+from tests.conftest import CONFIG
+from tests.inprocess import run_monitor
 
 RULES = """rules:
   - id: relief
@@ -21,13 +21,15 @@ def rules_test(tmp_path: Path, text: str, *options: str) -> subprocess.Completed
     shutil.copy(CONFIG / "sources.yaml", tmp_path / "sources.yaml")
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     (tmp_path / "briefing.txt").write_text(text, encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", "--config-dir", str(tmp_path), "rules", "test"]
-        + ["relief", "--file", str(tmp_path / "briefing.txt"), *options],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
+    return run_monitor(
+        "--config-dir",
+        str(tmp_path),
+        "rules",
+        "test",
+        "relief",
+        "--file",
+        str(tmp_path / "briefing.txt"),
+        *options,
     )
 
 

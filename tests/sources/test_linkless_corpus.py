@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import warnings
 
-import feedparser
 import pytest
 
 from monitor.normalize.urls import canonical_url
 from monitor.pipeline import _entries
-from tests.corpus import corpus_dir, documents, parse_feed
+from tests.corpus import corpus_dir, documents, parse_feed, raw_feedparser
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ""}
+# On the worker of tests/test_corpus.py, which parses the same files (tests/corpus.py).
+pytestmark = pytest.mark.xdist_group("corpus")
 
 
 @pytest.mark.slow
@@ -27,7 +28,7 @@ def test_corpus_entries_without_a_link_are_kept() -> None:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = feedparser.parse(path.read_bytes())
+            raw = raw_feedparser(path)
         if not any(not e.get("link") for e in raw.entries):
             continue
         files += 1

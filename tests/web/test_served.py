@@ -25,12 +25,12 @@ from tests.test_service import running_service, wait_for
 from tests.web.conftest import NOW, TOKEN
 
 
-def write_config(config: Path, server: FixtureServer) -> None:
+def write_config(config: Path, server: FixtureServer, every: str = "10m") -> None:
     config.mkdir()
     (config / "sources.yaml").write_text(
         "sources:\n"
-        f"  - {{id: state, type: rss, url: '{server.url('/state')}', every: 10m}}\n"
-        f"  - {{id: down, type: rss, url: '{server.url('/down')}', every: 10m}}\n"
+        f"  - {{id: state, type: rss, url: '{server.url('/state')}', every: {every}}}\n"
+        f"  - {{id: down, type: rss, url: '{server.url('/down')}', every: {every}}}\n"
     )
     (config / "rules.yaml").write_text(
         "rules:\n  - {id: biegun, name: Biegun, query: biegun, notify: [hook]}\n"
@@ -57,8 +57,10 @@ def test_monitor_run_serves_pages_health_and_metrics(server: FixtureServer, tmp_
     )
     server.routes["/down"] = Route(status=500, body=b"broken")
     config = tmp_path / "config"
-    write_config(config, server)
-    with running_service(tmp_path, config) as port:
+    # Polled every 2 s (the floor lowered in this `monitor run`): the first polls start at
+    # once, not up to 10 s after the start.
+    write_config(config, server, every="2s")
+    with running_service(tmp_path, config, floor=2) as port:
         base = f"http://127.0.0.1:{port}"
 
         def both_polled() -> bool:
