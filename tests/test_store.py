@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from monitor.errors import StoreError
 from monitor.fetch import Validators
@@ -208,3 +209,27 @@ def test_upgrade_from_0004_keeps_rows_and_fills_defaults(tmp_path: Path) -> None
     [first] = store.record_poll("state", [doc()], now=NOW)
     assert first.change == "new"
     store.close()
+
+
+def test_a_migration_cut_short_leaves_nothing_behind(tmp_path: Path) -> None:
+    # `kill -9` during the first migration: whatever it had created must go with it, or
+    # every later start fails ("table documents already exists").
+    url = f"sqlite:///{tmp_path}/monitor.db"
+    store = Store.open(url, migrate=False)
+    created: list[str] = []
+
+    def cut(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("CREATE TABLE"):
+            created.append(statement)
+            if len(created) == 3:
+                raise RuntimeError("killed")
+
+    event.listen(store.engine, "before_cursor_execute", cut)
+    with pytest.raises(RuntimeError, match="killed"):
+        store.upgrade()
+    event.remove(store.engine, "before_cursor_execute", cut)
+    store.close()
+    assert inspect(create_engine(url)).get_table_names() == []
+    again = Store.open(url)
+    assert again.revision() == SCHEMA_REVISION
+    again.close()

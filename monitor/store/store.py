@@ -189,6 +189,12 @@ class Store:
                 if conn.dialect.name == "postgresql":
                     # Replicas starting together: one migrates, the others wait for it.
                     conn.execute(text("SELECT pg_advisory_xact_lock(7452163)"))
+                elif conn.dialect.name == "sqlite":
+                    # Python's sqlite3 opens a transaction before DML only: each CREATE TABLE
+                    # would commit on its own, and a process killed mid-migration would leave
+                    # tables without a revision, refused at every later start. SQLite's DDL
+                    # is transactional once a transaction is open.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as err:
