@@ -516,6 +516,42 @@ def test_a_host_listed_under_hosts_has_its_own_politeness(tmp_path: Path) -> Non
     assert len(gaps) == 2 and all(gap >= 0.29 for gap in gaps), gaps
 
 
+def test_a_kept_alive_connection_the_server_closed_is_not_reused(settings: Settings) -> None:
+    # httpcore asks the stream whether an idle connection is readable before reusing it
+    # (monitor.fetch.streams answers from the socket): one the server closed is dropped
+    # and the next fetch opens another, instead of failing on a dead connection.
+    connections = closed = 0
+
+    async def run() -> list[tuple[int, int]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections, closed
+            connections += 1
+            await reader.readline()
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass
+            writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\n\r\n')
+            await writer.drain()
+            writer.close()  # no "Connection: close": the client learns it from the socket
+            await writer.wait_closed()
+            closed += 1
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, Fetcher(settings) as fetcher:
+            url = f"http://127.0.0.1:{port}/feed"
+            statuses = []
+            for _ in range(3):
+                result = await fetcher.fetch(url, Validators(etag='"a"'))
+                statuses.append((result.status, result.attempts))
+                while closed < len(statuses):  # the server has closed this connection
+                    await asyncio.sleep(0.01)
+            return statuses
+
+    # Each fetch at its first attempt: none was sent on a dead connection and retried.
+    assert asyncio.run(run()) == [(304, 1)] * 3
+    assert connections == 3
+
+
 def test_304s_keep_their_connection_alive(settings: Settings) -> None:
     # A conditional re-poll answered 304 must not cost a new TCP connection each time.
     connections = 0

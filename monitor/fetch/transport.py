@@ -10,6 +10,7 @@ import httpcore
 import httpx
 
 from monitor.fetch.addresses import PublicOnlyBackend, Resolver, system_resolve
+from monitor.fetch.streams import QuickInfoBackend
 
 MAX_HOSTS = 1000  # hosts whose pools (and the fetcher's gates) are kept; idle ones beyond go
 # Connections per httpcore pool: its request assignment scans queued requests × connections,
@@ -85,17 +86,18 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         if self._ssl is None:
             self._ssl = ssl.create_default_context()
         transport = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
-        if not allow_private:
-            # httpx takes no network backend, so its connection pool is replaced by one with
-            # the same settings that connects through the address check.
-            assert isinstance(transport._pool, httpcore.AsyncConnectionPool)
-            transport._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl,
-                max_connections=self._limits.max_connections,
-                max_keepalive_connections=self._limits.max_keepalive_connections,
-                keepalive_expiry=self._limits.keepalive_expiry,
-                network_backend=PublicOnlyBackend(self._resolve),
-            )
+        # httpx takes no network backend, so its connection pool is replaced by one with the
+        # same settings whose streams answer httpcore's checks cheaply (`QuickInfoBackend`)
+        # and, unless private addresses are allowed, connect through the address check.
+        assert isinstance(transport._pool, httpcore.AsyncConnectionPool)
+        backend = QuickInfoBackend(None if allow_private else PublicOnlyBackend(self._resolve))
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=self._ssl,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=backend,
+        )
         return _Pool(transport)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
