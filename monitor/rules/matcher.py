@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -240,7 +240,7 @@ class _Doc:
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    _sentence_at: dict[tuple[str, int], tuple[int, int] | None] = field(default_factory=dict)
+    _sentence_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # found so far
     vocabulary: _Vocabulary | None = None
     _all_words: set[str] | None = None
     _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
@@ -383,16 +383,16 @@ class _Doc:
     def sentence_at(self, field_name: str, position: int) -> tuple[int, int] | None:
         """The sentence (of `sentences`) holding a character, found around it: a snippet
         needs the sentences of a few hits, not a split of the whole text."""
-        key = (field_name, position)
-        if key in self._sentence_at:
-            return self._sentence_at[key]
         split = self._sentences.get(field_name)
-        if split is None:
-            found = sentence_at(self.texts[field_name], position)
-        else:
-            i = bisect_right(split, (position, len(self.texts[field_name]))) - 1
-            found = split[i] if i >= 0 and split[i][0] <= position < split[i][1] else None
-        self._sentence_at[key] = found
+        known = split if split is not None else self._sentence_at.setdefault(field_name, [])
+        i = bisect_right(known, (position, len(self.texts[field_name]))) - 1
+        if i >= 0 and known[i][0] <= position < known[i][1]:
+            return known[i]  # another hit's sentence
+        if split is not None:
+            return None
+        found = sentence_at(self.texts[field_name], position)
+        if found is not None:
+            insort(known, found)
         return found
 
     def all_words(self) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 
 MAX_SNIPPET = 300
 # A full stop after these is not the end of a sentence ("U.S. Special Representative").
@@ -98,12 +99,15 @@ def sentence_at(text: str, position: int) -> tuple[int, int] | None:
     word that is no abbreviation, with or without the text before it) fixes where the next
     sentence begins: the split is taken up from the last such boundary before `position`.
     """
-    back = 300  # a few sentences; further back if none of them surely ends
-    while True:
+    # First from the word before the last stop (or break) before the place: that stop most
+    # often ends the sentence before; else from further back.
+    last = max(map(text.rfind, ".!?\n", repeat(0), repeat(position)))
+    found = _sentence_from(text, position, max(0, last - _LONGEST_ABBREVIATION - 2))
+    back = 300
+    while found == _UNKNOWN:
         found = _sentence_from(text, position, max(0, position - back))
-        if found != _UNKNOWN:
-            return found
         back *= 4
+    return found
 
 
 def _sentence_from(text: str, position: int, lo: int) -> tuple[int, int] | None:
