@@ -74,7 +74,7 @@ QUERIES = [
     "representative* SENT special",
     "mr AND pompeo",
 ]
-LISTS = {"names": parse_query('biegun OR pompeo OR "kim jong un" OR ørsted')}
+LISTS = {"names": parse_query("biegun OR pompeo OR \"kim jong un\" OR ørsted")}
 
 
 def _documents(count: int) -> list[Document]:
