@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, overload
 
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
-from monitor.rules.snippets import MAX_HITS, build_snippet, iter_sentence_spans, sentence_spans
+from monitor.rules.snippets import MAX_HITS, build_snippet, sentence_at, sentence_spans
 from monitor.rules.tokens import LazySpans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
@@ -227,6 +227,7 @@ class _Doc:
     texts: dict[str, str] = field(default_factory=dict)
     authors: list[str] = field(default_factory=list)
     _positions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    _joined: dict[str, str] = field(default_factory=dict)  # see `positions`
     _sorted: dict[str, list[str]] = field(default_factory=dict)
     spans_cache: dict[Pattern, list[Span]] = field(default_factory=dict)
     near_cache: dict[Or | Near | Within, list[_Hit]] = field(default_factory=dict)
@@ -234,15 +235,63 @@ class _Doc:
         default_factory=dict
     )
     _offsets: dict[str, LazySpans] = field(default_factory=dict)
+    _lower: dict[str, str | None] = field(default_factory=dict)  # ASCII fields, lower-cased
+    _word_spans: dict[tuple[str, str], list[tuple[int, int]] | None] = field(default_factory=dict)
     _breaks: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     _moods: dict[str, TextMoods] = field(default_factory=dict)
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    _partial: dict[str, tuple[list[tuple[int, int]], Iterator[tuple[int, int]]]] = field(
-        default_factory=dict
-    )
+    _sentence_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # found so far
     vocabulary: _Vocabulary | None = None
     _all_words: set[str] | None = None
     _reasons: dict[tuple[str, int, frozenset[str]], list[Reason]] = field(default_factory=dict)
+
+    def char_span(self, field_name: str, index: int) -> tuple[int, int]:
+        """The character span of a field's token, as `tokens.token_spans` gives it."""
+        word = self.tokens[field_name][index]
+        key = (field_name, word)
+        if key in self._word_spans:
+            spans = self._word_spans[key]
+        else:
+            spans = self._word_spans[key] = self._find_word(field_name, word)
+        if spans is not None:  # the k-th occurrence of the word is its k-th span
+            return spans[bisect_left(self.positions(field_name, word), index)]
+        return self.offsets(field_name, self.texts[field_name], index + 1)[index]
+
+    def _find_word(self, field_name: str, word: str) -> list[tuple[int, int]] | None:
+        """Where a word stands in an ASCII text, found with `str.find`: the stretches of
+        letters, digits and dots that are the word less their outer dots.
+
+        None when that would not be every occurrence (a non-ASCII text; "us" printed as
+        "U.S.") or the word is found inside many others: `offsets` counts words instead.
+        """
+        if field_name not in self._lower:
+            text = self.texts[field_name]
+            self._lower[field_name] = text.lower() if text.isascii() else None
+        lower = self._lower[field_name]
+        if lower is None:
+            return None
+        count = len(self.positions(field_name, word))
+        found: list[tuple[int, int]] = []
+        find, size, length = lower.find, len(word), len(lower)
+        budget = 2 * count + 8
+        at = find(word)
+        while at >= 0:
+            budget -= 1
+            if budget < 0:
+                return None
+            before, after = at - 1, at + size
+            while before >= 0 and lower[before] == ".":
+                before -= 1
+            while after < length and lower[after] == ".":
+                after += 1
+            if (before < 0 or not lower[before].isalnum()) and (
+                after >= length or not lower[after].isalnum()
+            ):
+                found.append((at, at + size))
+                at = find(word, after)
+            else:
+                at = find(word, at + 1)
+        return found if len(found) == count else None
 
     def offsets(self, field_name: str, text: str, needed: int = 0) -> LazySpans:
         """Character spans of a field's tokens (for snippets), found as they are asked for."""
@@ -269,18 +318,18 @@ class _Doc:
         if found is None:
             text = self.texts[field_name]
             total = len(self.tokens[field_name])
-            spaced = self.offsets(field_name, text).spaced if field_name != "author" else None
             if field_name == "author":
                 pieces = self.authors  # one author's name never runs into the next
             elif sentences:
                 spans = self.sentences(field_name)
+                spaced = self.offsets(field_name, text).spaced
                 if spaced is not None:  # its pieces are the words: count them in C
                     counts = list(map(len, map(str.split, [spaced[s:e] for s, e in spans])))
                     found = self._breaks[field_name, sentences] = _starts(counts, total)
                     return found
                 pieces = [text[s:e] for s, e in spans]
-            else:
-                pieces = _PARAGRAPH.split(text)
+            else:  # a NEAR's paragraph: most texts are one (the word offsets are not needed)
+                pieces = _PARAGRAPH.split(text) if "\n" in text else [text]
             if len(pieces) < 2:
                 found = []
             else:
@@ -304,8 +353,7 @@ class _Doc:
             if field_name == "author":
                 found = []  # names have no mood
             else:
-                text = self.texts[field_name]
-                start = self.offsets(field_name, text, token + 1)[token][0]
+                start = self.char_span(field_name, token)[0]
                 found = self.mood_of(field_name).reasons(start, excluded)
             self._reasons[key] = found
         return found
@@ -329,33 +377,23 @@ class _Doc:
         """A field's sentence spans: split once for every rule that needs them."""
         found = self._sentences.get(field_name)
         if found is None:
-            partial = self._partial.pop(field_name, None)
-            if partial is None:
-                found = sentence_spans(self.texts[field_name])
-            else:
-                found = partial[0]
-                found.extend(partial[1])
-            self._sentences[field_name] = found
+            found = self._sentences[field_name] = sentence_spans(self.texts[field_name])
         return found
 
-    def sentences_to(self, field_name: str, position: int) -> list[tuple[int, int]]:
-        """A field's first sentences, through the first that begins after `position` (or all):
-        what a snippet needs, split only as far as its hits."""
-        found = self._sentences.get(field_name)
+    def sentence_at(self, field_name: str, position: int) -> tuple[int, int] | None:
+        """The sentence (of `sentences`) holding a character, found around it: a snippet
+        needs the sentences of a few hits, not a split of the whole text."""
+        split = self._sentences.get(field_name)
+        known = split if split is not None else self._sentence_at.setdefault(field_name, [])
+        i = bisect_right(known, (position, len(self.texts[field_name]))) - 1
+        if i >= 0 and known[i][0] <= position < known[i][1]:
+            return known[i]  # another hit's sentence
+        if split is not None:
+            return None
+        found = sentence_at(self.texts[field_name], position)
         if found is not None:
-            return found
-        partial = self._partial.get(field_name)
-        if partial is None:
-            partial = self._partial[field_name] = ([], iter_sentence_spans(self.texts[field_name]))
-        spans, rest = partial
-        while not spans or spans[-1][0] <= position:
-            following = next(rest, None)
-            if following is None:  # the text is split to its end
-                self._sentences[field_name] = spans
-                del self._partial[field_name]
-                break
-            spans.append(following)
-        return spans
+            insort(known, found)
+        return found
 
     def all_words(self) -> set[str]:
         found = self._all_words
@@ -365,18 +403,27 @@ class _Doc:
         return found
 
     def positions(self, field_name: str, word: str) -> list[int]:
+        """Token indices at which a word stands in a field."""
         index = self._positions.setdefault(field_name, {})
         found = index.get(word)
         if found is None:
             found = index[word] = []
             if word in self.unique[field_name]:
-                tokens, i = self.tokens[field_name], -1
-                try:
-                    while True:  # list.index scans in C: cheaper than indexing every word
-                        i = tokens.index(word, i + 1)
-                        found.append(i)
-                except ValueError:
-                    pass
+                # The words joined by two spaces: " word " is found only where a token is
+                # that word, and a token's index is half the spaces before it (str.find and
+                # str.count scan in C, and stop at the last occurrence, not the text's end).
+                joined = self._joined.get(field_name)
+                if joined is None:
+                    joined = " " + "  ".join(self.tokens[field_name]) + " "
+                    self._joined[field_name] = joined
+                key = f" {word} "
+                find, count, step = joined.find, joined.count, len(key)
+                at, spaces, counted = find(key), 0, 0
+                while at >= 0:
+                    spaces += count(" ", counted, at)
+                    counted = at
+                    found.append(spaces // 2)
+                    at = find(key, at + step)
         return found
 
     def completes(self, field_name: str, prefix: str) -> bool:
@@ -464,6 +511,31 @@ class _Doc:
                 return word in unique[pattern.field]
             return word in unique["title"] or word in unique["body"]  # DEFAULT_FIELDS
         return bool(self.spans(pattern))
+
+
+class _CharSpans(Sequence[tuple[int, int]]):
+    """Character spans of a field's tokens (`tokens.token_spans`), found as they are read."""
+
+    def __init__(self, doc: _Doc, field_name: str) -> None:
+        self._doc, self._field = doc, field_name
+
+    def __len__(self) -> int:
+        return len(self._doc.tokens[self._field])
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+            if index < 0:
+                raise IndexError(index)
+        return self._doc.char_span(self._field, index)  # IndexError past the end
 
 
 _ANCHORS: dict[Pattern, tuple[int, tuple[tuple[int, str, bool], ...]]] = {}
@@ -843,7 +915,7 @@ def excluded_hits(rule: Rule, document: Document) -> list[Excluded]:
     for key, (f, s, e) in _evidence_spans(rule.ast, doc):
         reasons = [r for t in range(s, e) for r in doc.reasons(f, t, rule.exclude)]
         if reasons:
-            start = doc.offsets(f, doc.texts[f], s + 1)[s][0]
+            start = doc.char_span(f, s)[0]
             terms, why = found.setdefault((f, *doc.mood_of(f).sentence(start)), ({}, {}))
             terms[key] = None
             why.update(dict.fromkeys(reasons))
@@ -861,10 +933,7 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
         kept = [(k, sp) for k, sp in evidence if not doc.excluded(sp[0], (sp[1:],), rule.exclude)]
         evidence = kept or evidence
     texts = {"title": document.title, "body": document.body, "author": " ; ".join(document.authors)}
-    needed: dict[str, int] = {}
-    for _, (f, _s, e) in evidence:
-        needed[f] = max(needed.get(f, 0), e)
-    tokens = {f: doc.offsets(f, texts[f], n) for f, n in needed.items()}
+    tokens = {f: _CharSpans(doc, f) for f in dict.fromkeys(span[0] for _, span in evidence)}
     terms: dict[str, None] = {}
     positions: dict[tuple[str, int, int], None] = {}
     for _, (f, s, e) in evidence:
@@ -882,7 +951,8 @@ def explain(rule: Rule, document: Document, doc: _Doc | None = None) -> Match:
     if hits and texts[field_name] is doc.texts.get(field_name):
         # build_snippet looks for the sentences of its first hits (by term, then place).
         first = sorted((key, tokens[field_name][s][0]) for key, s, _ in hits)[:MAX_HITS]
-        sentences = doc.sentences_to(field_name, max(start for _, start in first))
+        around = (doc.sentence_at(field_name, start) for _, start in first)
+        sentences = sorted({span for span in around if span is not None})
     snippet, highlights = build_snippet(
         source, tokens.get(field_name, []), hits, sentences=sentences
     )

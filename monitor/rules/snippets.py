@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 
 MAX_SNIPPET = 300
 # A full stop after these is not the end of a sentence ("U.S. Special Representative").
@@ -73,6 +74,88 @@ def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
         trimmed = start + len(text[start:].rstrip())
         if trimmed > start:
             yield start, trimmed
+
+
+# Characters a boundary match can hold: a stop or newline, closing quotes, whitespace.
+_IN_BOUNDARY = frozenset(".!?\n\"'”’)]")
+_UNKNOWN = (-1, -1)  # sentence_at's window held no boundary that ends a sentence for sure
+
+
+def _is_stop(text: str, word_start: int, pos: int) -> bool:
+    """Whether the full stop at `pos` may end a sentence, the word before it starting at
+    `word_start` (as `iter_sentence_spans` decides: not after an abbreviation or initials)."""
+    bare = text[word_start:pos]
+    short = len(bare) <= _LONGEST_ABBREVIATION or bare[1:2] == "." or bare[0] in _OPENERS
+    return not (short and _not_a_stop(bare.lstrip(_OPENERS)))
+
+
+def sentence_at(text: str, position: int) -> tuple[int, int] | None:
+    """The span of `sentence_spans(text)` that holds `position` (None if none does), found
+    from the text before and around it, not from a split of the whole text.
+
+    `iter_sentence_spans` carries one thing from sentence to sentence: where the current one
+    began, which decides only whether a stop's word is the sentence's first. A boundary
+    that ends a sentence whatever that is (a paragraph break, "!", "?", or a stop after a
+    word that is no abbreviation, with or without the text before it) fixes where the next
+    sentence begins: the split is taken up from the last such boundary before `position`.
+    """
+    # First from the word before the last stop (or break) before the place: that stop most
+    # often ends the sentence before; else from further back.
+    last = max(map(text.rfind, ".!?\n", repeat(0), repeat(position)))
+    found = _sentence_from(text, position, max(0, last - _LONGEST_ABBREVIATION - 2))
+    back = 300
+    while found == _UNKNOWN:
+        found = _sentence_from(text, position, max(0, position - back))
+        back *= 4
+    return found
+
+
+def _sentence_from(text: str, position: int, lo: int) -> tuple[int, int] | None:
+    """`sentence_at`, taking up the split at `lo` (_UNKNOWN if that is too late)."""
+    if lo > 0:  # begin where no boundary match can stand, so the matches from there agree
+        while lo < position and (text[lo] in _IN_BOUNDARY or text[lo].isspace()):
+            lo += 1
+        if lo >= position:
+            return _UNKNOWN
+    lines = "\n" in text
+    rfind = text.rfind
+    start = 0 if lo == 0 else -1  # -1: not known yet (at most lo, or an undecided end)
+    latest = lo  # the latest place the current sentence may have begun, while unknown
+    for match in _BOUNDARY.finditer(text, lo):
+        pos = match.start()
+        char = text[pos]
+        end = match.end()
+        if char != "\n":
+            nxt = text[end : end + 1]
+            if nxt and nxt.islower():
+                continue  # no sentence ends here, whatever came before
+        if char == ".":
+            space = max(rfind(" ", 0, pos), rfind("\n", 0, pos)) if lines else rfind(" ", 0, pos)
+            if start >= 0:
+                stop = _is_stop(text, space + 1 if space >= start else 0, pos)
+            else:
+                stop = _is_stop(text, space + 1, pos)
+                if space < latest and stop != _is_stop(text, 0, pos):
+                    latest = end  # ends a sentence or not, depending on where it began
+                    continue
+            if not stop:
+                continue
+        if start < 0:  # the first boundary that surely ends a sentence: the next begins here
+            if position < end:
+                return _UNKNOWN
+            start = latest = end
+            continue
+        if char != "\n":
+            sentence = (start, match.start(1))
+        else:
+            sentence = (start, start + len(text[start:pos].rstrip()))
+        if position < end:
+            return sentence if sentence[0] <= position < sentence[1] else None
+        start = end
+    if start < 0:
+        return _UNKNOWN
+    sentence = (start, start + len(text[start:].rstrip()))
+    return sentence if sentence[0] <= position < sentence[1] else None
 
 
 _WINDOW = 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.rules.snippets import build_snippet, sentence_spans
+from monitor.rules.snippets import build_snippet, sentence_at, sentence_spans
 from monitor.rules.tokens import token_spans
 
 PIECES = ["Mr.", "U.S.", "sanctions", "lifted", "e.g.", "said.", "Why?", "\n\n", "(", ")", "”"]
@@ -78,3 +78,25 @@ SPLIT_PIECES = PIECES + ["Dept.", "Univ.", "A.B.C.", "(Mr.", "Xy.", "İ.", "end.
 def test_the_sentence_split_agrees_with_the_plain_reference(pieces: list[str], sep: str) -> None:
     text = sep.join(pieces)
     assert sentence_spans(text) == _reference_sentence_spans(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(SPLIT_PIECES) | st.text("aB .!?\n\t\u00a0\"')”Mr", max_size=8),
+        min_size=20,
+        max_size=400,
+    ),
+    st.sampled_from([" ", "", "\n"]),
+    st.integers(min_value=1, max_value=60),
+)
+def test_the_sentence_at_a_place_is_the_whole_split_s(
+    pieces: list[str], sep: str, step: int
+) -> None:
+    # Snippets find the sentences of their hits around them, taking the split up from a
+    # boundary that ends a sentence whatever came before: it must be the whole split's.
+    text = sep.join(pieces)
+    spans = sentence_spans(text)
+    for position in range(0, len(text), step):
+        expected = next((s for s in spans if s[0] <= position < s[1]), None)
+        assert sentence_at(text, position) == expected

@@ -3,7 +3,7 @@ from __future__ import annotations
 from random import Random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.rules.tokens import LazySpans, token_spans, tokenize, words
@@ -90,3 +90,38 @@ def test_lazy_spans_agree_across_long_words_and_gaps(pieces: list[str], rng: Ran
     order = list(range(len(expected)))
     rng.shuffle(order)
     assert [lazy[i] for i in order] == [expected[i] for i in order]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "ab", "b", "ba", "U.S.", "us", "x.y", "xy", ".", "..", "É"]),
+        max_size=60,
+    ),
+    st.sampled_from([" ", ", ", ".  ", "\n"]),
+)
+def test_word_positions_and_offsets_agree_with_the_whole_text_s(
+    pieces: list[str], sep: str
+) -> None:
+    # The matcher finds a word's places with str.find on joined words and on the text: they
+    # must be list positions and token_spans, whatever dots, cases and accents stand in it.
+    from datetime import UTC, datetime
+
+    from monitor.models import Document
+    from monitor.rules.matcher import _Doc
+
+    text = sep.join(pieces)
+    document = Document(
+        id="d",
+        source_id="s",
+        url="https://e.org/",
+        title="t",
+        body=text,
+        content_hash="h",
+        fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    doc = _Doc.of(document)
+    tokens = doc.tokens["body"]
+    for word in set(tokens):
+        assert doc.positions("body", word) == [i for i, t in enumerate(tokens) if t == word]
+    assert [doc.char_span("body", i) for i in range(len(tokens))] == list(token_spans(text))
