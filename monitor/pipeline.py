@@ -439,6 +439,15 @@ def _brief(doc: Document) -> Document:
         content_hash="",
         fetched_at=doc.fetched_at,
         version=doc.version,
+        # Every field given: pydantic would otherwise inspect the default factories'
+        # signatures on each call (~0.5 ms a document).
+        updated_at=None,
+        authors=[],
+        office=None,
+        location=None,
+        summary="",
+        body="",
+        language=None,
     )
 
 
