@@ -26,17 +26,17 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
-from typing import Literal, Protocol, overload
+from typing import Literal, Protocol
 
 from monitor.models import Document, Match
 from monitor.rules.mood import Reason, TextMoods
 from monitor.rules.query import MIN_PREFIX, And, Near, Node, Not, Or, Pattern, Within, patterns
 from monitor.rules.snippets import MAX_HITS, build_snippet, sentence_at, sentence_spans
-from monitor.rules.tokens import LazySpans, words
+from monitor.rules.tokens import LazySpans, Spans, words
 
 OnUpdate = Literal["new-match", "always", "never"]
 DEFAULT_FIELDS = ("title", "body")
@@ -513,7 +513,7 @@ class _Doc:
         return bool(self.spans(pattern))
 
 
-class _CharSpans(Sequence[tuple[int, int]]):
+class _CharSpans(Spans):
     """Character spans of a field's tokens (`tokens.token_spans`), found as they are read."""
 
     def __init__(self, doc: _Doc, field_name: str) -> None:
@@ -522,20 +522,8 @@ class _CharSpans(Sequence[tuple[int, int]]):
     def __len__(self) -> int:
         return len(self._doc.tokens[self._field])
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[int, int]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-            if index < 0:
-                raise IndexError(index)
-        return self._doc.char_span(self._field, index)  # IndexError past the end
+    def span(self, index: int) -> tuple[int, int]:
+        return self._doc.char_span(self._field, index)
 
 
 _ANCHORS: dict[Pattern, tuple[int, tuple[tuple[int, str, bool], ...]]] = {}

@@ -96,7 +96,30 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-class TokenSpans(Sequence[tuple[int, int]]):
+class Spans(Sequence[tuple[int, int]]):
+    """Character spans found on demand: a subclass gives `__len__` and `span(index)`."""
+
+    def span(self, index: int) -> tuple[int, int]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(index)
+        return self.span(index)
+
+
+class TokenSpans(Spans):
     """Character spans of a text's words, computed in C and read on demand."""
 
     def __init__(self, text: str, count: int | None = None) -> None:
@@ -114,19 +137,7 @@ class TokenSpans(Sequence[tuple[int, int]]):
     def __len__(self) -> int:
         return self._size
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[int, int]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._size))]
-        if index < 0:
-            index += self._size
-        if not 0 <= index < self._size:
-            raise IndexError(index)
+    def span(self, index: int) -> tuple[int, int]:
         return self._ends[2 * index], self._ends[2 * index + 1]
 
 
@@ -139,7 +150,7 @@ def token_spans(text: str, count: int | None = None) -> TokenSpans:
 _LONE_DOTS = re.compile(r"(?:^| )\.+(?: |$)")
 
 
-class LazySpans(Sequence[tuple[int, int]]):
+class LazySpans(Spans):
     """The spans `token_spans(text)` gives, found only for the words asked for.
 
     Snippets need the offsets of a few matched words; finding every word's offsets costs
@@ -190,19 +201,5 @@ class LazySpans(Sequence[tuple[int, int]]):
         self._starts[index] = start
         return found
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[int, int]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._size))]
-        if self._full is not None:
-            return self._full[index]
-        if index < 0:
-            index += self._size
-        if not 0 <= index < self._size:
-            raise IndexError(index)
-        return self._span(index)
+    def span(self, index: int) -> tuple[int, int]:
+        return self._full.span(index) if self._full is not None else self._span(index)
