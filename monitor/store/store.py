@@ -385,7 +385,8 @@ class Store:
             if not kw.get("dry_run") and not _only_touch(kw, docs)
         ]
         results: list[list[StoredChange] | Exception] = [[] for _ in polls]
-        alone = [i for i in range(len(polls)) if i not in set(batched)]
+        in_batch = set(batched)
+        alone = [i for i in range(len(polls)) if i not in in_batch]
         if len(batched) > 1:
             try:
                 written = self._record(
