@@ -97,6 +97,9 @@ class PerHostTransport(httpx.AsyncBaseTransport):
             max_keepalive_connections=self._limits.max_keepalive_connections,
             keepalive_expiry=self._limits.keepalive_expiry,
             network_backend=backend,
+            # Offered in the TLS handshake: a server that picks h2 carries all of this
+            # pool's requests on one connection. Plain http:// stays HTTP/1.1 (no upgrade).
+            http2=True,
         )
         return _Pool(transport)
 
