@@ -19,7 +19,7 @@ from urllib.parse import urldefrag
 
 from monitor.alerts.routing import alert_maker
 from monitor.errors import FetchError, MonitorError, ParseError, TransientFetchError
-from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.fetch import Fetcher, FetchResult, Permit, Validators
 from monitor.models import Document, Match, PollResult, RawItem, StoredChange
 from monitor.normalize import normalize
 from monitor.normalize.urls import canonical_url, document_id
@@ -34,7 +34,7 @@ from monitor.store.writer import PollWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-IN_PROCESS = 64  # polls parsed but not yet committed, at most (`run_sources`)
+IN_PROCESS = 64  # polls fetching, parsing or awaiting their commit, at most (`run_sources`)
 
 
 def utcnow() -> datetime:
@@ -64,8 +64,9 @@ class PollContext:
     # Results keep each document's identity, title, URL and dates but drop its text once
     # stored (a cycle's report needs no more): memory stays flat over thousands of sources.
     lean_results: bool = False
-    # Polls between their fetch and their commit at once (`run_sources` sets it): parsed
-    # entries and documents of at most this many polls are in memory; fetches go on.
+    # Polls between the sending of their request and their commit at once (`run_sources`
+    # sets it; see fetch.Permit): bodies, entries and documents of at most this many polls
+    # are in memory, and fetches do not run ahead of the parsing and storing.
     in_process: asyncio.Semaphore | None = None
 
 
@@ -378,6 +379,20 @@ def _normalize_all(
 
 
 async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) -> None:
+    permit = Permit(ctx.in_process) if ctx.in_process is not None else None
+    try:
+        await _fetch_and_process(options, ctx, result, permit)
+    finally:
+        if permit is not None:
+            permit.give_back()
+    if ctx.lean_results:
+        for change in result.changes:
+            change.document = _brief(change.document)
+
+
+async def _fetch_and_process(
+    options: SourceOptions, ctx: PollContext, result: PollResult, permit: Permit | None
+) -> None:
     store, now = ctx.store, ctx.clock()
     last = store.validators(options.url)
     fetched: FetchResult = await ctx.fetcher.fetch(
@@ -386,6 +401,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
         allow_private=options.allow_private,
         configured=True,
         max_bytes=options.max_bytes,
+        permit=permit,
     )
     result.http_status = fetched.status
     unchanged = fetched.not_modified
@@ -411,14 +427,7 @@ async def _poll(options: SourceOptions, ctx: PollContext, result: PollResult) ->
                     http_status=fetched.status,
                 )
         return
-    if ctx.in_process is None:
-        await _process(options, ctx, result, fetched, now)
-    else:
-        async with ctx.in_process:
-            await _process(options, ctx, result, fetched, now)
-    if ctx.lean_results:
-        for change in result.changes:
-            change.document = _brief(change.document)
+    await _process(options, ctx, result, fetched, now)
 
 
 # The fields a lean result keeps (a cycle's report: what, where, when; never the text).

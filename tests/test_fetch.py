@@ -13,7 +13,14 @@ import httpx
 import pytest
 
 from monitor.errors import FetchError, TransientFetchError
-from monitor.fetch import Fetcher, FetchResult, HostPolicy, PerHostTransport, Validators
+from monitor.fetch import (
+    Fetcher,
+    FetchResult,
+    HostPolicy,
+    PerHostTransport,
+    Permit,
+    Validators,
+)
 from monitor.fixture_server import FixtureServer, Route
 from monitor.settings import Settings
 from tests.conftest import fast_settings
@@ -586,3 +593,55 @@ def test_304s_keep_their_connection_alive(settings: Settings) -> None:
 
     assert asyncio.run(run()) == [304] * 5
     assert connections == 1
+
+
+def test_a_fetch_waits_for_a_permit_held_by_a_body_not_yet_dealt_with(
+    server: FixtureServer, settings: Settings
+) -> None:
+    # One permit: the second feed is not even requested while the first one's body is
+    # still being worked on, so fetched bodies never pile up ahead of the parser.
+    requested: list[str] = []
+
+    def feed(req: BaseHTTPRequestHandler) -> None:
+        requested.append(req.path)
+        sequence((200, b"<rss/>", {}))(req)
+
+    server.routes["/a"] = server.routes["/b"] = feed
+
+    async def run() -> list[str]:
+        slots = asyncio.Semaphore(1)
+        first, second = Permit(slots), Permit(slots)
+        async with Fetcher(settings) as fetcher:
+            a = await fetcher.fetch(server.url("/a"), permit=first)
+            assert a.status == 200 and first.held
+            later = asyncio.ensure_future(fetcher.fetch(server.url("/b"), permit=second))
+            await asyncio.sleep(0.3)
+            seen_while_held = list(requested)
+            first.give_back()  # the first body is stored: the second request goes
+            b = await later
+            assert b.status == 200 and second.held
+            return seen_while_held
+
+    assert asyncio.run(run()) == ["/a"]
+    assert requested == ["/a", "/b"]
+
+
+def test_a_failed_attempt_gives_its_permit_back_during_the_retry_pause(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    settings = fast_settings(tmp_path, fetch_backoff=0.5)
+    server.routes["/flaky"] = sequence((503, b"", {}), (200, b"ok", {}))
+    server.routes["/other"] = Route(body=b"ok")
+
+    async def run() -> tuple[int, bool, bool]:
+        slots = asyncio.Semaphore(1)
+        flaky, other = Permit(slots), Permit(slots)
+        async with Fetcher(settings) as fetcher:
+            retried = asyncio.ensure_future(fetcher.fetch(server.url("/flaky"), permit=flaky))
+            await asyncio.sleep(0.2)  # the 503 came back; the retry waits ≥ 0.5 s
+            done = await asyncio.wait_for(fetcher.fetch(server.url("/other"), permit=other), 0.3)
+            other.give_back()
+            result = await retried
+            return result.attempts, done.status == 200, flaky.held
+
+    assert asyncio.run(run()) == (2, True, True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -304,3 +307,42 @@ def test_an_edited_entry_is_still_an_update(
     [second] = poll([source], store, settings)
     assert [(c.document.id, c.change) for c in second.changes] == [(alpha.id, "updated")]
     assert [v.body for v in store.versions(alpha.id)] == ["Alpha.", "Alpha, corrected."]
+
+
+def test_a_database_that_holds_up_commits_holds_up_fetches_not_memory(
+    server: FixtureServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process holds SQLite's write lock for a while: polls cannot commit. Only as
+    # many feeds as may await their commit are fetched meanwhile (their bodies wait in
+    # memory); the others are requested once the lock is gone, and every poll succeeds.
+    monkeypatch.setattr(pipeline, "IN_PROCESS", 3)
+    requested: list[str] = []
+
+    def feed(req: BaseHTTPRequestHandler) -> None:
+        requested.append(req.path)
+        route = _feed((req.path.strip("/"), "Text."))
+        req.send_response(200)
+        req.send_header("Content-Type", route.content_type)
+        req.send_header("Content-Length", str(len(route.body)))
+        req.end_headers()
+        req.wfile.write(route.body)
+
+    sources = []
+    for n in range(12):
+        server.routes[f"/f{n}"] = feed
+        sources.append(RssOptions(id=f"feed-{n}", type="rss", url=server.url(f"/f{n}")))
+    database = tmp_path / "m.db"
+    store = Store.open(f"sqlite:///{database}")
+    settings = fast_settings(tmp_path, host_concurrency=12)
+    lock = sqlite3.connect(database, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    results: list[Any] = []
+    polling = threading.Thread(target=lambda: results.extend(poll(sources, store, settings)))
+    polling.start()
+    time.sleep(1.0)
+    while_locked = len(requested)
+    lock.execute("ROLLBACK")
+    polling.join(30)
+    assert while_locked == 3
+    assert sorted(r.status for r in results) == ["ok"] * 12
+    assert len(requested) == 12

@@ -41,6 +41,7 @@ __all__ = [
     "Fetcher",
     "HostPolicy",
     "PerHostTransport",
+    "Permit",
     "Validators",
     "retry_after_seconds",
 ]
@@ -73,6 +74,31 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+class Permit:
+    """A place among the fetches whose bodies are in memory, bounded by a shared semaphore.
+
+    `Fetcher.fetch` takes it when the request is about to be sent (its host's turn has
+    come: waiting in a host's queue holds none) and gives it back if the attempt fails (no
+    body is held during a retry's pause); after a successful fetch its holder gives it back
+    once done with the body. So fetches never run ahead of the work on their bodies: without
+    it, 1,000 feeds fetched in 2 s wait in memory for a parser that needs 10.
+    """
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self.held = False
+
+    async def take(self) -> None:
+        if not self.held:
+            await self._slots.acquire()
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self._slots.release()
 
 
 @dataclass
@@ -244,10 +270,12 @@ class Fetcher:
         allow_private: bool = True,
         configured: bool = False,
         max_bytes: int | None = None,
+        permit: Permit | None = None,
     ) -> FetchResult:
         """GET `url` (conditionally if validators are given); raises FetchError on failure.
 
         `max_bytes` replaces `fetch_max_bytes` for this fetch (a source that is big by nature).
+        `permit` is taken before each attempt's request and kept with the result (see Permit).
 
         With `allow_private=False` no hop may reach a private, loopback or link-local
         address — except the URL itself when `configured` (it is the operator's choice,
@@ -272,6 +300,7 @@ class Fetcher:
                     allow_private=allow_private,
                     configured=configured,
                     cap=max_bytes or self.settings.fetch_max_bytes,
+                    permit=permit,
                 )
             except TransientFetchError as err:
                 pause = self._pause(err, attempt)
@@ -298,12 +327,15 @@ class Fetcher:
         allow_private: bool,
         configured: bool,
         cap: int,
+        permit: Permit | None,
     ) -> FetchResult:
         gate = self._gate(url)
         gate.users += 1
         try:
             async with gate.semaphore:
                 await self._wait_turn(gate)
+                if permit is not None:
+                    await permit.take()
                 async with self._in_flight:
                     return await self._fetch_guarded(
                         url,
@@ -313,6 +345,10 @@ class Fetcher:
                         configured=configured,
                         cap=cap,
                     )
+        except BaseException:
+            if permit is not None:
+                permit.give_back()  # no body held: other fetches may go meanwhile
+            raise
         finally:
             gate.users -= 1
 
