@@ -6,11 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
+
+
+def upsert_insert(dialect: str, table: Table) -> Any:
+    """The database's own INSERT (SQLite's or PostgreSQL's), which has ON CONFLICT.
+
+    Only the dialect in use is imported: PostgreSQL's costs ~25 ms at every start-up of a
+    SQLite install. (Both constructs have `on_conflict_do_update/_nothing` and `excluded`.)
+    """
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table)
 
 
 def db_reason(err: SQLAlchemyError) -> str:

@@ -21,11 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.alerts.base import Dead, OutboxAlert, Outcome, Retry, Sent
-from monitor.store.access import EngineAccess
+from monitor.store.access import EngineAccess, upsert_insert
 from monitor.store.tables import alert_attempts, outbox
 
 
@@ -93,8 +91,9 @@ def write_alerts(conn: Connection, alerts: list[NewAlert], now: datetime) -> Non
     """Enqueue alerts; a row whose idempotency key exists already is left alone."""
     if not alerts:
         return
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    statement = insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = upsert_insert(conn.dialect.name, outbox).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
     conn.execute(
         statement,
         [

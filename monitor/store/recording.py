@@ -22,12 +22,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Insert, Update
 
 from monitor.fetch import Validators
 from monitor.models import Change, Document, Match, StoredChange
+from monitor.store.access import upsert_insert
 from monitor.store.outbox import NewAlert, write_alerts
 from monitor.store.polls import PollLog, PollRecord
 from monitor.store.tables import (
@@ -562,7 +561,7 @@ _UPSERTS: dict[str, tuple[Table, list[str], list[str]]] = {
 def _upsert(dialect: str, name: str) -> Insert:
     """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
     table, keys, columns = _UPSERTS[name]
-    statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table)
+    statement = upsert_insert(dialect, table)
     return statement.on_conflict_do_update(
         index_elements=keys, set_={column: statement.excluded[column] for column in columns}
     )

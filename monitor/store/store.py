@@ -31,8 +31,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -42,6 +40,7 @@ from monitor.models import Document, Match, StoredChange
 from monitor.rules.prefilter import Condition
 from monitor.store import recording
 from monitor.store.access import db_reason as _reason
+from monitor.store.access import upsert_insert
 from monitor.store.browse import Browse
 from monitor.store.feedback import FeedbackStore
 from monitor.store.outbox import NewAlert, Outbox, write_alerts
@@ -489,10 +488,9 @@ class Store:
         Replicas sharing a database each schedule every source; the first to claim the
         period polls it. A replica that dies holds nothing: the next period is free again.
         """
-        insert = sqlite_insert if self.engine.dialect.name == "sqlite" else postgresql_insert
         with self._transaction() as conn:
             conn.execute(
-                insert(source_leases)
+                upsert_insert(conn.dialect.name, source_leases)
                 .values(source_id=source_id, holder=None, last_started_at=None)
                 .on_conflict_do_nothing(index_elements=["source_id"])
             )
