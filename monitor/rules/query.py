@@ -19,16 +19,17 @@ import difflib
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from monitor.errors import MonitorError
+from monitor.rules import parser_tables
 from monitor.rules.tokens import words
 
 FIELDS = ("title", "body", "author")
 MIN_PREFIX = 3
 
-_GRAMMAR = r"""
+GRAMMAR = r"""
 ?start: or_expr
 ?or_expr: and_expr (_OR and_expr)*
 ?and_expr: not_expr (_AND? not_expr)*
@@ -52,7 +53,12 @@ LISTREF: /@[A-Za-z0-9_-]+/
 WORD: /[^\s()":]+/
 %ignore /\s+/
 """
-_PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+PARSER_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "propagate_positions": True,
+    "maybe_placeholders": False,
+}
+_PARSER = parser_tables.parser(GRAMMAR, **PARSER_OPTIONS)
 
 
 _T = TypeVar("_T")
