@@ -111,6 +111,24 @@ def test_once_then_documents_then_show(server: FixtureServer, tmp_path: Path) ->
     assert "No new or updated documents." in again.stdout and "not modified" in again.stdout
 
 
+def test_once_with_parse_workers_stores_what_the_poller_alone_stores(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    # MONITOR_PARSE_WORKERS: feeds are parsed in worker processes; the result is the same.
+    reports = []
+    for workers in ("0", "2"):
+        work = tmp_path / f"workers-{workers}"
+        work.mkdir()
+        env = {**_config_for(server, work), "MONITOR_PARSE_WORKERS": workers}
+        once = monitor("once", "--source", "state", env=env)
+        assert once.returncode == 0, once.stdout + once.stderr
+        reports.append(once.stdout.split("\n\n")[0])  # source, change, kind, date, title
+        shown = monitor("documents", "--source", "state", env=env).stdout
+        assert shown.count("\n") == reports[-1].count("\n") + 1  # a header, then each one
+    assert reports[0] == reports[1]
+    assert "U.S.-ROK Working Group" in reports[1] and "Remarks to the Press" in reports[1]
+
+
 def test_show_unknown_id_is_a_clear_error(tmp_path: Path) -> None:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
     result = monitor("show", "abcdef123", env=env)
