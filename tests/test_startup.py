@@ -27,12 +27,17 @@ if sys.argv[1:]:
         print("exit", exit.code, file=sys.stderr)
 else:
     import monitor.cli  # noqa: F401
+loader = sys.modules.get("pydantic.plugin._loader")
+if getattr(loader, "_plugins", None) is not None:
+    print("pydantic scanned for plugins", file=sys.stderr)
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def imported_by(*args: str, tmp_path: Path) -> set[str]:
-    """Top-level modules a fresh interpreter has loaded after `monitor ARGS` (or the import)."""
+def imported_by(*args: str, tmp_path: Path, full: bool = False) -> set[str]:
+    """Top-level modules (`full`: all modules) a fresh interpreter has loaded after
+    `monitor ARGS` (or the import). Fails if pydantic searched for plugins: reading every
+    installed package's metadata costs each command ~35 ms (monitor/__init__.py)."""
     env = dict(
         os.environ,
         MONITOR_CONFIG_DIR=str(ROOT / "config"),
@@ -49,7 +54,8 @@ def imported_by(*args: str, tmp_path: Path) -> set[str]:
     )
     last = done.stdout.strip().splitlines()[-1]
     assert "exit 0" in done.stderr or not args, done.stderr
-    return {name.split(".")[0] for name in json.loads(last)}
+    assert "pydantic scanned for plugins" not in done.stderr
+    return {name if full else name.split(".")[0] for name in json.loads(last)}
 
 
 def test_importing_the_cli_loads_no_server_training_or_migration_library(tmp_path: Path) -> None:
@@ -63,3 +69,14 @@ def test_check_reads_the_config_without_database_http_or_template_libraries(
     heavy = imported_by("check", tmp_path=tmp_path) & set(NOT_FOR_CHECK)
     assert not heavy, f"`monitor check` loads {sorted(heavy)}"
     assert not (tmp_path / "none.db").exists()  # and creates no database
+
+
+def test_a_sqlite_install_does_not_load_postgresql(tmp_path: Path) -> None:
+    # The store's ON CONFLICT inserts are each database's own construct: only the one in
+    # use is imported (PostgreSQL's costs every command ~25 ms). Migrating, the first time,
+    # may load it (Alembic does); a database already migrated does not.
+    imported_by("documents", tmp_path=tmp_path)
+    modules = imported_by("documents", tmp_path=tmp_path, full=True)
+    assert "sqlalchemy.dialects.sqlite" in modules
+    assert "sqlalchemy.dialects.postgresql" not in modules
+    assert "concurrent.futures.process" not in modules  # parse workers only when asked for
