@@ -41,18 +41,24 @@ _BOILERPLATE_LINES = [
         r"^(?:photo|image|credit|photo credit)s?:.*$",
     )
 ]
-_SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2028\u2029\ufeff]")
 
 
 def clean_line(text: str) -> str:
     """One line of text: control characters removed, white space collapsed."""
-    return _SPACE.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+    # str.split() splits at the characters `\s` matches (str.isspace), and the join leaves
+    # none at either end: the same as re.sub(r"\s+", " ", …).strip(), at a third of the cost
+    # (tests/normalize: every code point compared).
+    return " ".join(_CONTROL.sub("", unicodedata.normalize("NFC", text)).split())
 
 
 def is_boilerplate(line: str) -> bool:
     """True for a paragraph that is page furniture rather than text."""
-    return any(p.match(line) for p in _BOILERPLATE_LINES)
+    # The "… photo" pattern backtracks over the whole line: only lines that end so try it.
+    photo, *others = _BOILERPLATE_LINES
+    if line[-6:].lower().rstrip("\n").endswith("photo") and photo.match(line):
+        return True
+    return any(p.match(line) for p in others)
 
 
 # A "furniture" container holding this much paragraph text is the story itself (a body

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
-from monitor.normalize.text import html_to_text
+from monitor.normalize.text import (
+    _BOILERPLATE_LINES,
+    _CONTROL,
+    clean_line,
+    html_to_text,
+    is_boilerplate,
+)
 
 BOILERPLATE = [
     "<p>Epoch Times Photo</p>",
@@ -43,3 +52,37 @@ def test_entities_in_text_without_markup_are_decoded() -> None:
     assert html_to_text("launched the Working Group [&#8230;]") == (
         "launched the Working Group […]"
     )
+
+
+def test_lines_are_cleaned_as_the_regular_expression_did_for_every_character() -> None:
+    # clean_line collapses white space with str.split(); the reference is the regular
+    # expression it replaced. Every code point, alone, between words and doubled.
+    def reference(text: str) -> str:
+        return re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are not characters
+        c = chr(code)
+        for text in (c, f"a{c}b", f" {c}{c} x\n"):
+            assert clean_line(text) == reference(text), hex(code)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Epoch Times Photo",
+        "FILE PHOTO",
+        "photo",
+        "photo\n",
+        "A photo of the summit",
+        "Kim's photo\n\n",
+        "The minister said the photo",
+        "Photos: the summit",
+        "Share this article",
+        "Talks resumed on Tuesday.",
+        "x" * 400 + " photo",
+    ],
+)
+def test_boilerplate_lines_are_told_as_every_pattern_tells_them(line: str) -> None:
+    assert is_boilerplate(line) == any(p.match(line) for p in _BOILERPLATE_LINES)
